@@ -1,0 +1,17 @@
+"""The invoice domain: amounts, numbering, legal notes, rendering."""
+
+
+class DocumentError(Exception):
+    """Base error of the documents package."""
+
+
+class PriceMissing(DocumentError):
+    """An item has no unit price and no tenant default applies."""
+
+    def __init__(self, descriptions: list[str]) -> None:
+        super().__init__("unit price missing for: " + ", ".join(descriptions))
+        self.descriptions = descriptions
+
+
+class RenderFailed(DocumentError):
+    """The PDF could not be rendered."""

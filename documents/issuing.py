@@ -1,0 +1,82 @@
+"""Issue an invoice: number, render, seal content, magic link, all in one transaction."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from documents.amounts import TaxMode, Totals, compute_totals
+from documents.numbering import claim_next_number, format_invoice_number
+from documents.render import InvoiceDocument, Seller, render_invoice_pdf
+from extraction.models import InvoiceFields
+from services import Services
+from store.content import seal_contents
+from store.links import create_magic_link
+from store.models import Invoice, Tenant
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    invoice_id: str
+    number: str
+    token: str
+    gross: Decimal
+    customer_name: str
+
+
+def tax_mode_for(tenant: Tenant, fields: InvoiceFields) -> TaxMode:
+    if tenant.small_business:
+        return TaxMode.SMALL_BUSINESS
+    return TaxMode.REVERSE_CHARGE if fields.reverse_charge else TaxMode.STANDARD
+
+
+def build_document(tenant: Tenant, fields: InvoiceFields, totals: Totals, number: str,
+                   issue_date: dt.date) -> InvoiceDocument:
+    assert fields.customer is not None
+    seller = Seller(company=tenant.company, street=tenant.street, postal_code=tenant.postal_code, city=tenant.city,
+                    country=tenant.country, tax_number=tenant.tax_number, vat_id=tenant.vat_id, iban=tenant.iban,
+                    bic=tenant.bic, email=tenant.email, phone=None)
+    return InvoiceDocument(number=number, issue_date=issue_date, service_date=fields.service_date,
+                           due_date=issue_date + dt.timedelta(days=tenant.payment_terms_days),
+                           language=tenant.language, seller=seller, customer=fields.customer,
+                           job_title=fields.job_title, notes=fields.notes, totals=totals)
+
+
+def link_expiry(services: Services, created_at: dt.datetime) -> dt.datetime:
+    """Seven days (LINK_DAYS) or the end of retention, whichever comes first."""
+    s = services.settings
+    return created_at + dt.timedelta(days=min(s.link_days, s.retention_days))
+
+
+def issue_invoice(services: Services, tenant_id: int, inbound_id: int | None, transcript: str,
+                  fields: InvoiceFields, issue_date: dt.date) -> IssuedInvoice:
+    """Everything or nothing: a failed render rolls back the number, the row and the content."""
+    with services.db.session() as session:
+        counter = claim_next_number(session, tenant_id)
+        tenant = session.get_one(Tenant, tenant_id)
+        totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
+        number = format_invoice_number(tenant.number_format, counter, issue_date)
+        pdf = render_invoice_pdf(build_document(tenant, fields, totals, number, issue_date))
+        invoice = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, number=number)
+        session.add(invoice)
+        session.flush()
+        seal_contents(session, services.cipher, invoice.id, {
+            "transcript": transcript.encode(),
+            "fields": fields.model_dump_json().encode(),
+            "pdf": pdf,
+        })
+        token = create_magic_link(session, invoice.id, link_expiry(services, invoice.created_at))
+    logger.info("invoice %s issued (%d bytes PDF)", invoice.id, len(pdf))
+    assert fields.customer is not None
+    return IssuedInvoice(invoice.id, number, token, totals.gross, fields.customer.name)
+
+
+def summary_of(services: Services, invoice: Invoice, fields_json: bytes, tenant: Tenant) -> tuple[Decimal, str]:
+    """Gross and customer name of a stored invoice (for re-sending a link after a failed reply)."""
+    fields = InvoiceFields.model_validate(json.loads(fields_json))
+    totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
+    return totals.gross, fields.customer.name if fields.customer else ""

@@ -1,0 +1,131 @@
+"""The extraction contract (DESIGN section 5): what the model must return."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_UNIT_PRICE = Decimal("100000")
+MAX_QUANTITY = Decimal("10000")
+
+
+class Unit(str, Enum):
+    HOUR = "h"
+    PIECE = "piece"
+    METRE = "m"
+    SQUARE_METRE = "m2"
+    CUBIC_METRE = "m3"
+    KILOMETRE = "km"
+    KILOGRAM = "kg"
+    LITRE = "l"
+    DAY = "day"
+    LUMP_SUM = "lump_sum"
+
+
+class ItemKind(str, Enum):
+    LABOR = "labor"
+    MATERIAL = "material"
+    TRAVEL = "travel"
+    OTHER = "other"
+
+
+class Customer(BaseModel):
+    """The invoice recipient as spoken."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(description="Person or company name as spoken, without titles like Herr/Frau/Mister.")
+    company: str | None = Field(None, description="Company name if the customer is a business, else null.")
+    street: str | None = Field(None, description="Street and house number, German order: 'Lindenstraße 12'.")
+    postal_code: str | None = Field(None, description="Postal code as digits, e.g. '04109' (keep leading zeros).")
+    city: str | None = Field(None, description="City.")
+    country: str = Field("DE", description="ISO 3166-1 alpha-2 country code; 'DE' unless another is said.")
+    email: str | None = Field(None, description="E-mail address if spoken, else null.")
+    is_business: bool = Field(False, description="True for companies (GmbH, AG, KG, e.K., ...), false for private persons.")
+
+    @field_validator("name")
+    @classmethod
+    def check_name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("customer.name must not be empty; set customer to null if no customer was said")
+        return value.strip()
+
+
+class Item(BaseModel):
+    """One invoice line as spoken; the code computes all amounts."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    description: str = Field(description="Short line text in the speaker's language, e.g. 'Arbeitszeit', 'Waschbecken'.")
+    quantity: Decimal = Field(description="Quantity, > 0. 'drei Stunden' -> 3, 'zweieinhalb' -> 2.5.")
+    unit: Unit = Field(description="Unit: h, piece, m, m2, m3, km, kg, l, day or lump_sum (pauschal).")
+    unit_price: Decimal | None = Field(
+        None, description="Price per unit in euros as spoken; null if no price was said. Never compute totals."
+    )
+    kind: ItemKind = Field(description="labor (work time), material, travel (Anfahrt) or other.")
+    vat_rate: Decimal | None = Field(
+        None, description="VAT rate in percent only if explicitly said for this item (e.g. 0 for photovoltaics), else null."
+    )
+
+    @field_validator("description")
+    @classmethod
+    def check_description(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("item description must not be empty")
+        return value.strip()
+
+    @field_validator("quantity")
+    @classmethod
+    def check_quantity(cls, value: Decimal) -> Decimal:
+        if not Decimal(0) < value <= MAX_QUANTITY:
+            raise ValueError(f"quantity must be > 0 and <= {MAX_QUANTITY}, got {value}")
+        return value
+
+    @field_validator("unit_price")
+    @classmethod
+    def check_unit_price(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and not Decimal(0) <= value <= MAX_UNIT_PRICE:
+            raise ValueError(f"unit_price must be between 0 and {MAX_UNIT_PRICE} euros, got {value}")
+        return value
+
+    @field_validator("vat_rate")
+    @classmethod
+    def check_vat_rate(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value not in {Decimal(0), Decimal(7), Decimal(19)}:
+            raise ValueError(f"vat_rate must be 0, 7, 19 or null, got {value}")
+        return value
+
+
+class InvoiceFields(BaseModel):
+    """Everything needed for an invoice that the speaker said in the voice note."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    customer: Customer | None = Field(description="The customer; null if no invoiceable job was described.")
+    service_date: dt.date | None = Field(
+        None, description="Date of the service (ISO 8601) if said ('heute' = the given current date), else null."
+    )
+    job_title: str | None = Field(None, description="A short title of the job, e.g. 'Austausch Waschbecken im Bad'.")
+    items: list[Item] = Field(default_factory=list, description="Invoice lines in the order spoken.")
+    prices_include_vat: bool = Field(False, description="True only if the speaker said prices include VAT (brutto/inkl. MwSt).")
+    discount_percent: Decimal | None = Field(
+        None, description="Discount on the whole invoice in percent if said ('5 Prozent Rabatt' -> 5), else null."
+    )
+    reverse_charge: bool = Field(False, description="True only if reverse charge (§13b UStG) was said.")
+    notes: str | None = Field(None, description="Anything else the customer should read on the invoice, else null.")
+    missing: list[str] = Field(
+        default_factory=list, description="What the invoice needs but the speaker did not say (e.g. 'unit_price for X')."
+    )
+
+    @field_validator("discount_percent")
+    @classmethod
+    def check_discount(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and not Decimal(0) <= value <= Decimal(100):
+            raise ValueError(f"discount_percent must be between 0 and 100, got {value}")
+        return value
+
+    @property
+    def is_invoiceable(self) -> bool:
+        return self.customer is not None and bool(self.items)

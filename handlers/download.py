@@ -1,0 +1,62 @@
+"""Magic-link download: GET shows a page (no side effects), POST returns the PDF and deletes content."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, render_template
+
+from services import get_services
+from store.content import delete_invoice_content, open_content
+from store.links import LinkState, find_link
+from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
+from workers.queue import enqueue_content_deletion
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("download", __name__, template_folder="templates")
+
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+
+
+def _gone(state: LinkState, language: str = "de") -> Response:
+    status = 404 if state is LinkState.UNKNOWN else 410
+    html = render_template("link_gone.html", state=state.value, lang=language)
+    return Response(html, status=status, headers=NO_STORE)
+
+
+@bp.get("/d/<token>")
+def show(token: str) -> Response:
+    services = get_services()
+    with services.db.session() as session:
+        state, link = find_link(session, token)
+        if state is not LinkState.VALID or link is None:
+            return _gone(state)
+        invoice = session.get_one(Invoice, link.invoice_id)
+        tenant = session.get_one(Tenant, invoice.tenant_id)
+        html = render_template("download.html", number=invoice.number, company=tenant.company, lang=tenant.language,
+                               expires_at=link.expires_at, retention_days=services.settings.retention_days)
+    return Response(html, headers=NO_STORE)
+
+
+@bp.post("/d/<token>")
+def download(token: str) -> Response:
+    services = get_services()
+    grace = services.settings.download_grace_seconds
+    with services.db.session() as session:
+        state, link = find_link(session, token)
+        if state is not LinkState.VALID or link is None:
+            return _gone(state)
+        invoice = session.get_one(Invoice, link.invoice_id)
+        pdf = open_content(session, services.cipher, invoice.id, "pdf")
+        number, invoice_id = invoice.number, invoice.id
+        if invoice.downloaded_at is None:
+            invoice.downloaded_at = utcnow()
+            invoice.state = InvoiceState.DOWNLOADED
+        if grace == 0:
+            delete_invoice_content(session, invoice, DeletionTrigger.DOWNLOAD)
+    if grace == 0:
+        services.db.checkpoint()
+    else:
+        enqueue_content_deletion(services.queue, invoice_id, grace)
+    logger.info("invoice %s downloaded", invoice_id)
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="Rechnung-{number}.pdf"'}
+    return Response(pdf, mimetype="application/pdf", headers=headers)

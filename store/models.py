@@ -1,0 +1,190 @@
+"""Database models. Content columns hold AES-GCM ciphertext only; no phone numbers in clear lookups."""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator, Enum, ForeignKey, LargeBinary, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores naive UTC, returns aware UTC: same behaviour on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime}
+
+
+class MessageKind(str, enum.Enum):
+    VOICE = "voice"
+    AUDIO = "audio"
+    TEXT = "text"
+    OTHER = "other"
+
+
+class InboundState(str, enum.Enum):
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    DONE = "done"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class Outcome(str, enum.Enum):
+    """What processing an inbound message led to (metadata, no content)."""
+
+    INVOICED = "invoiced"
+    NOTHING_INVOICEABLE = "nothing_invoiceable"
+    PRICE_ASKED = "price_asked"
+    HINT_SENT = "hint_sent"
+    APOLOGISED = "apologised"
+
+
+class InvoiceState(str, enum.Enum):
+    ISSUED = "issued"
+    DOWNLOADED = "downloaded"
+    DELETED = "deleted"
+
+
+class DeletionTrigger(str, enum.Enum):
+    DOWNLOAD = "download"
+    RETENTION = "retention"
+    REQUEST = "request"
+    OFFBOARDING = "offboarding"
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32)
+
+
+class Tenant(Base):
+    """A tradesperson's business and its WhatsApp number."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company: Mapped[str] = mapped_column(String(200))
+    street: Mapped[str] = mapped_column(String(200))
+    postal_code: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="DE")
+    tax_number: Mapped[str | None] = mapped_column(String(40))
+    vat_id: Mapped[str | None] = mapped_column(String(40))
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
+    email: Mapped[str] = mapped_column(String(200))
+    hourly_rate: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("19"))
+    small_business: Mapped[bool] = mapped_column(default=False)
+    payment_terms_days: Mapped[int] = mapped_column(default=14)
+    language: Mapped[str] = mapped_column(String(2), default="de")
+    number_format: Mapped[str] = mapped_column(String(60), default="RE-{YYYY}-{NNNN}")
+    invoice_counter: Mapped[int] = mapped_column(default=0)
+    vocabulary: Mapped[str | None] = mapped_column(String(500))
+    phone: Mapped[str] = mapped_column(String(20))
+    phone_hmac: Mapped[str] = mapped_column(String(64), unique=True)
+    wa_user_hmac: Mapped[str | None] = mapped_column(String(64), unique=True)
+    verified: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(Base):
+    """One received WhatsApp message: metadata only."""
+
+    __tablename__ = "inbound_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    wa_message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
+    media_id: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[InboundState] = mapped_column(_enum(InboundState), default=InboundState.RECEIVED, index=True)
+    outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome))
+    error_code: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Invoice(Base):
+    """An issued invoice. Content (fields, transcript, PDF) is sealed under its own data key."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id", ondelete="SET NULL"), unique=True)
+    number: Mapped[str] = mapped_column(String(60))
+    state: Mapped[InvoiceState] = mapped_column(_enum(InvoiceState), default=InvoiceState.ISSUED, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    downloaded_at: Mapped[dt.datetime | None] = mapped_column()
+    deleted_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class SealedContent(Base):
+    """One encrypted content blob of an invoice; deleted with its data key."""
+
+    __tablename__ = "sealed_contents"
+
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class DataKey(Base):
+    """The wrapped per-invoice data key; deleting it crypto-shreds the invoice's content."""
+
+    __tablename__ = "data_keys"
+
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MagicLink(Base):
+    """A download link; only the SHA-256 of its token is stored."""
+
+    __tablename__ = "magic_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeletionReceipt(Base):
+    """Proof that content was deleted: no personal data, only categories and counts."""
+
+    __tablename__ = "deletion_receipts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
+    trigger: Mapped[DeletionTrigger] = mapped_column(_enum(DeletionTrigger))
+    categories: Mapped[dict[str, int]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,49 @@
+"""Tenant creation and lookup, with the phone number normalised and pseudonymised."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store import StoreError
+from store.crypto import ContentCipher
+from store.models import Tenant
+
+
+class InvalidPhone(StoreError):
+    def __init__(self, raw: str) -> None:
+        super().__init__(f"not a valid phone number: {raw!r} (use E.164, e.g. +4917612345678)")
+
+
+class PhoneTaken(StoreError):
+    def __init__(self) -> None:
+        super().__init__("this WhatsApp number already belongs to another tenant")
+
+
+def normalise_phone(raw: str, region: str = "DE") -> str:
+    """E.164 form of a number; raise InvalidPhone otherwise."""
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(raw) from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPhone(raw)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def add_tenant(session: Session, cipher: ContentCipher, phone: str, **profile: Any) -> Tenant:
+    """Create a tenant; the number is stored for replies and looked up only by its pseudonym."""
+    e164 = normalise_phone(phone)
+    pseudonym = cipher.pseudonym(e164)
+    if session.scalar(select(Tenant.id).where(Tenant.phone_hmac == pseudonym)) is not None:
+        raise PhoneTaken()
+    for key in ("hourly_rate", "vat_rate"):
+        if profile.get(key) is not None:
+            profile[key] = Decimal(str(profile[key]))
+    tenant = Tenant(phone=e164, phone_hmac=pseudonym, **{k: v for k, v in profile.items() if v is not None})
+    session.add(tenant)
+    session.flush()
+    return tenant

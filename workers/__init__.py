@@ -1,0 +1,1 @@
+"""Queue wiring, the pipeline job, retention and reconciliation jobs."""

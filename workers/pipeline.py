@@ -1,0 +1,153 @@
+"""The pipeline job: voice note -> transcript -> fields -> invoice -> reply. Takes ids only."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from rq.job import Job
+from sqlalchemy import select, update
+
+from documents import PriceMissing
+from documents.amounts import fill_prices
+from documents.issuing import issue_invoice, link_expiry, summary_of
+from extraction.extract import extract_fields
+from extraction.transcribe import transcribe_audio
+from services import Services, get_services
+from store.content import open_content
+from store.links import create_magic_link
+from store.models import InboundMessage, InboundState, Invoice, InvoiceState, MessageKind, Outcome, Tenant, utcnow
+from whatsapp import GraphError
+from workers.texts import format_money, render_text
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    inbound_id: int
+    wa_message_id: str
+    kind: MessageKind
+    media_id: str | None
+    tenant_id: int
+    phone: str
+    language: str
+    vocabulary: str | None
+    hourly_rate: Any
+
+
+def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
+    """Move a RECEIVED (or retried PROCESSING) message to PROCESSING; None if there is nothing to do."""
+    with services.db.session() as session:
+        claimed = session.execute(
+            update(InboundMessage).where(InboundMessage.id == inbound_id,
+                                         InboundMessage.state.in_([InboundState.RECEIVED, InboundState.PROCESSING]))
+            .values(state=InboundState.PROCESSING, attempts=InboundMessage.attempts + 1, updated_at=utcnow())
+        ).rowcount
+        inbound = session.get(InboundMessage, inbound_id)
+        if not claimed or inbound is None or inbound.tenant_id is None:
+            return None
+        tenant = session.get_one(Tenant, inbound.tenant_id)
+        if not tenant.verified:
+            inbound.state = InboundState.REJECTED
+            return None
+        return Claimed(inbound.id, inbound.wa_message_id, inbound.kind, inbound.media_id, tenant.id, tenant.phone,
+                       tenant.language, tenant.vocabulary, tenant.hourly_rate)
+
+
+def finish_inbound(services: Services, inbound_id: int, state: InboundState, outcome: Outcome | None,
+                   error_code: str | None = None) -> None:
+    with services.db.session() as session:
+        session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
+                        .values(state=state, outcome=outcome, error_code=error_code, updated_at=utcnow()))
+
+
+def reply(services: Services, claimed: Claimed, key: str, **values: object) -> None:
+    services.whatsapp.send_text(claimed.phone, render_text(key, claimed.language, **values),
+                                preview_url=key == "invoice_ready")
+
+
+def resend_existing(services: Services, claimed: Claimed) -> bool:
+    """After a failed reply, the invoice exists already: send a fresh link instead of a second invoice."""
+    with services.db.session() as session:
+        invoice = session.scalar(select(Invoice).where(Invoice.inbound_id == claimed.inbound_id))
+        if invoice is None:
+            return False
+        if invoice.state is not InvoiceState.ISSUED:
+            return True
+        tenant = session.get_one(Tenant, claimed.tenant_id)
+        gross, customer = summary_of(services, invoice, open_content(session, services.cipher, invoice.id, "fields"),
+                                     tenant)
+        token = create_magic_link(session, invoice.id, link_expiry(services, invoice.created_at))
+        number = invoice.number
+    send_invoice_ready(services, claimed, number, customer, gross, token)
+    return True
+
+
+def send_invoice_ready(services: Services, claimed: Claimed, number: str, customer: str, gross: Any,
+                       token: str) -> None:
+    link = f"{services.settings.public_base_url.rstrip('/')}/d/{token}"
+    reply(services, claimed, "invoice_ready", number=number, customer=customer,
+          gross=format_money(gross, claimed.language), link=link, days=services.settings.link_days)
+
+
+def process_inbound(inbound_id: int) -> str:
+    """Process one inbound message; raises on failure so RQ retries it."""
+    services = get_services()
+    claimed = claim_inbound(services, inbound_id)
+    if claimed is None:
+        return "skipped"
+    try:
+        services.whatsapp.mark_read(claimed.wa_message_id, typing=True)
+    except GraphError as exc:  # a courtesy only; the job goes on
+        logger.warning("mark-as-read of inbound %s failed (code %s)", inbound_id, exc.code)
+    if claimed.kind not in (MessageKind.VOICE, MessageKind.AUDIO) or not claimed.media_id:
+        reply(services, claimed, "hint")
+        finish_inbound(services, inbound_id, InboundState.DONE, Outcome.HINT_SENT)
+        return Outcome.HINT_SENT.value
+    if resend_existing(services, claimed):
+        finish_inbound(services, inbound_id, InboundState.DONE, Outcome.INVOICED)
+        return Outcome.INVOICED.value
+    outcome = make_invoice(services, claimed)
+    finish_inbound(services, inbound_id, InboundState.DONE, outcome)
+    return outcome.value
+
+
+def make_invoice(services: Services, claimed: Claimed) -> Outcome:
+    s = services.settings
+    audio, mime_type = services.whatsapp.download_media(claimed.media_id or "")
+    transcript = transcribe_audio(services.openai, audio, mime_type, s.transcribe_model, claimed.language,
+                                  claimed.vocabulary)
+    del audio
+    today = dt.date.today()
+    fields = extract_fields(services.anthropic, s.extract_model, transcript, today, claimed.language)
+    if not fields.is_invoiceable:
+        reply(services, claimed, "nothing_invoiceable")
+        return Outcome.NOTHING_INVOICEABLE
+    try:
+        fields = fill_prices(fields, claimed.hourly_rate)
+    except PriceMissing as exc:
+        reply(services, claimed, "price_missing", items=", ".join(exc.descriptions))
+        return Outcome.PRICE_ASKED
+    issued = issue_invoice(services, claimed.tenant_id, claimed.inbound_id, transcript, fields, today)
+    send_invoice_ready(services, claimed, issued.number, issued.customer_name, issued.gross, issued.token)
+    return Outcome.INVOICED
+
+
+def report_failure(job: Job, connection: Any, exc_type: type[BaseException], exc: BaseException,
+                   traceback: Any) -> None:
+    """RQ failure callback: after the last retry, mark the message failed and apologise."""
+    if job.retries_left:
+        return
+    inbound_id = int(job.args[0])
+    services = get_services()
+    logger.error("inbound %s failed for good (%s)", inbound_id, exc_type.__name__)
+    finish_inbound(services, inbound_id, InboundState.FAILED, Outcome.APOLOGISED, exc_type.__name__)
+    with services.db.session() as session:
+        inbound = session.get(InboundMessage, inbound_id)
+        tenant = session.get(Tenant, inbound.tenant_id) if inbound and inbound.tenant_id else None
+        if tenant is None:
+            return
+        phone, language = tenant.phone, tenant.language
+    services.whatsapp.send_text(phone, render_text("apology", language))

@@ -1,0 +1,85 @@
+"""Retention purge, deletion after download, and the periodic sweep that also re-enqueues stuck rows."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from rq import Queue
+from sqlalchemy import or_, select
+
+from services import Services, get_services
+from store.content import delete_invoice_content
+from store.models import DeletionTrigger, InboundMessage, InboundState, Invoice, InvoiceState, utcnow
+from workers.queue import enqueue_processing
+
+logger = logging.getLogger(__name__)
+
+SWEEP_JOB_PREFIX = "sweep-"
+
+
+def purge_content(services: Services, now: dt.datetime | None = None) -> int:
+    """Delete content past retention, and downloaded content past its grace period; returns the count."""
+    now = now or utcnow()
+    s = services.settings
+    retention_cutoff = now - dt.timedelta(days=s.retention_days)
+    grace_cutoff = now - dt.timedelta(seconds=s.download_grace_seconds)
+    deleted = 0
+    with services.db.session() as session:
+        invoices = session.scalars(select(Invoice).where(
+            Invoice.state != InvoiceState.DELETED,
+            or_(Invoice.created_at <= retention_cutoff, Invoice.downloaded_at <= grace_cutoff),
+        ).with_for_update(skip_locked=True)).all()
+        for invoice in invoices:
+            retention = invoice.created_at <= retention_cutoff
+            trigger = DeletionTrigger.RETENTION if retention else DeletionTrigger.DOWNLOAD
+            if delete_invoice_content(session, invoice, trigger) is not None:
+                deleted += 1
+    if deleted:
+        services.db.checkpoint()
+    logger.info("purge: content of %d invoices deleted", deleted)
+    return deleted
+
+
+def delete_downloaded(invoice_id: str) -> bool:
+    """Job: delete one downloaded invoice's content once its grace period is over."""
+    services = get_services()
+    with services.db.session() as session:
+        invoice = session.get(Invoice, invoice_id)
+        if invoice is None or invoice.state is InvoiceState.DELETED:
+            return False
+        delete_invoice_content(session, invoice, DeletionTrigger.DOWNLOAD)
+    services.db.checkpoint()
+    return True
+
+
+def requeue_stuck(services: Services, now: dt.datetime | None = None) -> int:
+    """Re-enqueue messages whose job was lost (never enqueued, or a worker died mid-way)."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(seconds=services.settings.stuck_after_seconds)
+    with services.db.session() as session:
+        ids = list(session.scalars(select(InboundMessage.id).where(
+            InboundMessage.state.in_([InboundState.RECEIVED, InboundState.PROCESSING]),
+            InboundMessage.updated_at <= cutoff,
+            InboundMessage.attempts <= services.settings.job_retries,
+        )))
+    for inbound_id in ids:
+        enqueue_processing(services.queue, services.settings, inbound_id)
+    if ids:
+        logger.warning("sweep: re-enqueued %d stuck messages", len(ids))
+    return len(ids)
+
+
+def sweep() -> dict[str, int]:
+    """Periodic job: purge, re-enqueue stuck messages, and schedule the next sweep."""
+    services = get_services()
+    result = {"purged": purge_content(services), "requeued": requeue_stuck(services)}
+    schedule_sweep(services.queue, services.settings.sweep_interval_seconds)
+    return result
+
+
+def schedule_sweep(queue: Queue, interval: int) -> None:
+    """Schedule the next sweep in a time slot; the slot's job id makes concurrent schedulers agree."""
+    slot = int(utcnow().timestamp()) // interval + 1
+    when = dt.datetime.fromtimestamp(slot * interval, dt.timezone.utc)
+    queue.enqueue_at(when, sweep, job_id=f"{SWEEP_JOB_PREFIX}{slot}", result_ttl=3600, failure_ttl=24 * 3600,
+                     description="sweep")
