@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 import anthropic
+from anthropic.types import MessageParam, ToolParam
 from pydantic import ValidationError
 
 from extraction import ExtractionError, FieldsInvalid
@@ -33,7 +34,7 @@ class ExtractionServiceFailed(ExtractionError):
         self.reason = reason
 
 
-def build_tool() -> dict[str, Any]:
+def build_tool() -> ToolParam:
     return {
         "name": TOOL_NAME,
         "description": "Record the invoice fields said in the voice note.",
@@ -48,12 +49,12 @@ def _user_prompt(transcript: str, today: dt.date, language: str) -> str:
     )
 
 
-def _ask(client: anthropic.Anthropic, model: str, messages: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+def _ask(client: anthropic.Anthropic, model: str, messages: list[MessageParam]) -> tuple[str, dict[str, Any]]:
     """One forced tool call; returns (tool_use_id, input)."""
     try:
         response = client.messages.create(
-            model=model, max_tokens=2048, system=SYSTEM.format(tool=TOOL_NAME), messages=messages,  # type: ignore[arg-type]
-            tools=[build_tool()], tool_choice={"type": "tool", "name": TOOL_NAME},  # type: ignore[list-item]
+            model=model, max_tokens=2048, system=SYSTEM.format(tool=TOOL_NAME), messages=messages,
+            tools=[build_tool()], tool_choice={"type": "tool", "name": TOOL_NAME},
         )
     except anthropic.AnthropicError as exc:
         raise ExtractionServiceFailed(type(exc).__name__) from exc
@@ -70,7 +71,7 @@ def _errors(exc: ValidationError) -> list[str]:
 def extract_fields(client: anthropic.Anthropic, model: str, transcript: str, today: dt.date,
                    language: str = "de") -> InvoiceFields:
     """Ask for the fields; on validation errors feed them back once, then raise FieldsInvalid."""
-    messages: list[dict[str, Any]] = [{"role": "user", "content": _user_prompt(transcript, today, language)}]
+    messages: list[MessageParam] = [{"role": "user", "content": _user_prompt(transcript, today, language)}]
     tool_id, data = _ask(client, model, messages)
     try:
         return InvoiceFields.model_validate(data)

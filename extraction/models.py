@@ -43,7 +43,9 @@ class Customer(BaseModel):
     city: str | None = Field(None, description="City.")
     country: str = Field("DE", description="ISO 3166-1 alpha-2 country code; 'DE' unless another is said.")
     email: str | None = Field(None, description="E-mail address if spoken, else null.")
-    is_business: bool = Field(False, description="True for companies (GmbH, AG, KG, e.K., ...), false for private persons.")
+    is_business: bool = Field(
+        False, description="True for companies (GmbH, AG, KG, e.K., ...), false for private persons."
+    )
 
     @field_validator("name")
     @classmethod
@@ -58,7 +60,9 @@ class Item(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    description: str = Field(description="Short line text in the speaker's language, e.g. 'Arbeitszeit', 'Waschbecken'.")
+    description: str = Field(
+        description="Short line text in the speaker's language, e.g. 'Arbeitszeit', 'Waschbecken'."
+    )
     quantity: Decimal = Field(description="Quantity, > 0. 'drei Stunden' -> 3, 'zweieinhalb' -> 2.5.")
     unit: Unit = Field(description="Unit: h, piece, m, m2, m3, km, kg, l, day or lump_sum (pauschal).")
     unit_price: Decimal | None = Field(
@@ -66,7 +70,8 @@ class Item(BaseModel):
     )
     kind: ItemKind = Field(description="labor (work time), material, travel (Anfahrt) or other.")
     vat_rate: Decimal | None = Field(
-        None, description="VAT rate in percent only if explicitly said for this item (e.g. 0 for photovoltaics), else null."
+        None,
+        description="VAT rate in percent only if explicitly said for this item (e.g. 0 for photovoltaics), else null.",
     )
 
     @field_validator("description")
@@ -103,20 +108,25 @@ class InvoiceFields(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    customer: Customer | None = Field(description="The customer; null if no invoiceable job was described.")
+    customer: Customer | None = Field(
+        description="The customer; null if no invoiceable job was described."
+    )
     service_date: dt.date | None = Field(
         None, description="Date of the service (ISO 8601) if said ('heute' = the given current date), else null."
     )
     job_title: str | None = Field(None, description="A short title of the job, e.g. 'Austausch Waschbecken im Bad'.")
     items: list[Item] = Field(default_factory=list, description="Invoice lines in the order spoken.")
-    prices_include_vat: bool = Field(False, description="True only if the speaker said prices include VAT (brutto/inkl. MwSt).")
+    prices_include_vat: bool = Field(
+        False, description="True only if the speaker said prices include VAT (brutto/inkl. MwSt)."
+    )
     discount_percent: Decimal | None = Field(
         None, description="Discount on the whole invoice in percent if said ('5 Prozent Rabatt' -> 5), else null."
     )
     reverse_charge: bool = Field(False, description="True only if reverse charge (§13b UStG) was said.")
     notes: str | None = Field(None, description="Anything else the customer should read on the invoice, else null.")
     missing: list[str] = Field(
-        default_factory=list, description="What the invoice needs but the speaker did not say (e.g. 'unit_price for X')."
+        default_factory=list,
+        description="What the invoice needs but the speaker did not say (e.g. 'unit_price for X').",
     )
 
     @field_validator("discount_percent")

@@ -8,8 +8,17 @@ from sqlalchemy.orm import Session
 
 from store import ContentGone
 from store.crypto import ContentCipher
-from store.models import DataKey, DeletionReceipt, DeletionTrigger, Invoice, InvoiceState, MagicLink, SealedContent
-from store.models import utcnow
+from store.db import execute_count
+from store.models import (
+    DataKey,
+    DeletionReceipt,
+    DeletionTrigger,
+    Invoice,
+    InvoiceState,
+    MagicLink,
+    SealedContent,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +45,8 @@ def open_content(session: Session, cipher: ContentCipher, invoice_id: str, categ
 def delete_invoice_content(session: Session, invoice: Invoice, trigger: DeletionTrigger) -> DeletionReceipt | None:
     """Shred the data key, delete blobs and links, and write a receipt; None if nothing was left."""
     categories = list(session.scalars(select(SealedContent.category).where(SealedContent.invoice_id == invoice.id)))
-    links = session.execute(delete(MagicLink).where(MagicLink.invoice_id == invoice.id)).rowcount
-    keys = session.execute(delete(DataKey).where(DataKey.invoice_id == invoice.id)).rowcount
+    links = execute_count(session, delete(MagicLink).where(MagicLink.invoice_id == invoice.id))
+    keys = execute_count(session, delete(DataKey).where(DataKey.invoice_id == invoice.id))
     session.execute(delete(SealedContent).where(SealedContent.invoice_id == invoice.id))
     invoice.state = InvoiceState.DELETED
     invoice.deleted_at = utcnow()

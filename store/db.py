@@ -5,9 +5,9 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -56,3 +56,9 @@ class Database:
     def ping(self) -> bool:
         with self.engine.connect() as conn:
             return conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def execute_count(session: Session, statement: Executable) -> int:
+    """Run an UPDATE/DELETE and return how many rows it touched."""
+    result = cast(CursorResult[Any], session.execute(statement))
+    return result.rowcount

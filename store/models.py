@@ -6,12 +6,23 @@ import enum
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import JSON, DateTime, Dialect, TypeDecorator, Enum, ForeignKey, LargeBinary, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    LargeBinary,
+    Numeric,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def new_uuid() -> str:
@@ -29,10 +40,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use aware UTC")
-        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
-        return None if value is None else value.replace(tzinfo=dt.timezone.utc)
+        return None if value is None else value.replace(tzinfo=dt.UTC)
 
 
 class Base(DeclarativeBase):

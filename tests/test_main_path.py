@@ -14,8 +14,18 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from services import get_services
-from store.models import (DataKey, DeletionReceipt, DeletionTrigger, InboundMessage, InboundState, Invoice,
-                          InvoiceState, MagicLink, Outcome, SealedContent)
+from store.models import (
+    DataKey,
+    DeletionReceipt,
+    DeletionTrigger,
+    InboundMessage,
+    InboundState,
+    Invoice,
+    InvoiceState,
+    MagicLink,
+    Outcome,
+    SealedContent,
+)
 from tests.conftest import TENANT_PHONE, load_cases
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI

@@ -3,15 +3,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from services import get_services
-from store.models import (DataKey, DeletionReceipt, DeletionTrigger, InboundMessage, InboundState, Invoice,
-                          InvoiceState, SealedContent, utcnow)
+from store.models import (
+    DataKey,
+    DeletionReceipt,
+    DeletionTrigger,
+    InboundMessage,
+    InboundState,
+    Invoice,
+    InvoiceState,
+    SealedContent,
+    utcnow,
+)
 from tests.conftest import load_cases, start_worker_process
 from tests.fakes.whatsapp import FakeWhatsApp
 from workers.retention import purge_content, requeue_stuck

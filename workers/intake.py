@@ -57,7 +57,7 @@ def accept_webhook(services: Services, body: WebhookBody) -> dict[str, int]:
         with services.db.session() as session:
             tenants = resolve_tenants(session, services.cipher, incoming)
             now = utcnow()
-            for item, tenant in zip(incoming, tenants):
+            for item, tenant in zip(incoming, tenants, strict=True):
                 kind = classify(item.message)
                 accepted = tenant is not None and tenant.verified
                 rows.append({

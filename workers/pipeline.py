@@ -16,6 +16,7 @@ from extraction.extract import extract_fields
 from extraction.transcribe import transcribe_audio
 from services import Services, get_services
 from store.content import open_content
+from store.db import execute_count
 from store.links import create_magic_link
 from store.models import InboundMessage, InboundState, Invoice, InvoiceState, MessageKind, Outcome, Tenant, utcnow
 from whatsapp import GraphError
@@ -40,11 +41,12 @@ class Claimed:
 def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
     """Move a RECEIVED (or retried PROCESSING) message to PROCESSING; None if there is nothing to do."""
     with services.db.session() as session:
-        claimed = session.execute(
+        claimed = execute_count(
+            session,
             update(InboundMessage).where(InboundMessage.id == inbound_id,
                                          InboundMessage.state.in_([InboundState.RECEIVED, InboundState.PROCESSING]))
-            .values(state=InboundState.PROCESSING, attempts=InboundMessage.attempts + 1, updated_at=utcnow())
-        ).rowcount
+            .values(state=InboundState.PROCESSING, attempts=InboundMessage.attempts + 1, updated_at=utcnow()),
+        )
         inbound = session.get(InboundMessage, inbound_id)
         if not claimed or inbound is None or inbound.tenant_id is None:
             return None

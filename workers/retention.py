@@ -80,6 +80,6 @@ def sweep() -> dict[str, int]:
 def schedule_sweep(queue: Queue, interval: int) -> None:
     """Schedule the next sweep in a time slot; the slot's job id makes concurrent schedulers agree."""
     slot = int(utcnow().timestamp()) // interval + 1
-    when = dt.datetime.fromtimestamp(slot * interval, dt.timezone.utc)
+    when = dt.datetime.fromtimestamp(slot * interval, dt.UTC)
     queue.enqueue_at(when, sweep, job_id=f"{SWEEP_JOB_PREFIX}{slot}", result_ttl=3600, failure_ttl=24 * 3600,
                      description="sweep")
