@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from store import ContentGone
@@ -45,7 +45,9 @@ def open_content(session: Session, cipher: ContentCipher, invoice_id: str, categ
 def delete_invoice_content(session: Session, invoice: Invoice, trigger: DeletionTrigger) -> DeletionReceipt | None:
     """Shred the data key, delete blobs and links, and write a receipt; None if nothing was left."""
     categories = list(session.scalars(select(SealedContent.category).where(SealedContent.invoice_id == invoice.id)))
-    links = execute_count(session, delete(MagicLink).where(MagicLink.invoice_id == invoice.id))
+    # links stay as spent hashes (no content) so that a used link can say so; the sweep drops them on expiry
+    unused = MagicLink.invoice_id == invoice.id, MagicLink.used_at.is_(None)
+    links = execute_count(session, update(MagicLink).where(*unused).values(used_at=utcnow()))
     keys = execute_count(session, delete(DataKey).where(DataKey.invoice_id == invoice.id))
     session.execute(delete(SealedContent).where(SealedContent.invoice_id == invoice.id))
     invoice.state = InvoiceState.DELETED

@@ -97,7 +97,8 @@ def test_voice_note_becomes_a_downloadable_invoice_and_then_disappears(
     # downloaded: the content, its key and the link are gone, a receipt proves it
     assert count(app, SealedContent) == 0
     assert count(app, DataKey) == 0
-    assert count(app, MagicLink) == 0
+    with get_services(app).db.session() as session:
+        assert all(link.used_at for link in session.scalars(select(MagicLink)))  # spent, not reusable
     with get_services(app).db.session() as session:
         invoice = session.scalars(select(Invoice)).one()
         assert invoice.state is InvoiceState.DELETED

@@ -5,11 +5,11 @@ import datetime as dt
 import logging
 
 from rq import Queue
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 
 from services import Services, get_services
 from store.content import delete_invoice_content
-from store.models import DeletionTrigger, InboundMessage, InboundState, Invoice, InvoiceState, utcnow
+from store.models import DeletionTrigger, InboundMessage, InboundState, Invoice, InvoiceState, MagicLink, utcnow
 from workers.queue import enqueue_processing
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def purge_content(services: Services, now: dt.datetime | None = None) -> int:
             trigger = DeletionTrigger.RETENTION if retention else DeletionTrigger.DOWNLOAD
             if delete_invoice_content(session, invoice, trigger) is not None:
                 deleted += 1
+        session.execute(delete(MagicLink).where(MagicLink.expires_at <= now))
     if deleted:
         services.db.checkpoint()
     logger.info("purge: content of %d invoices deleted", deleted)

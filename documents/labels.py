@@ -1,0 +1,101 @@
+"""Invoice label texts and unit names, keyed by language ("de" default, "en")."""
+from __future__ import annotations
+
+LABELS: dict[str, dict[str, str]] = {
+    "de": {
+        "title": "Rechnung",
+        "invoice_number": "Rechnungsnummer",
+        "issue_date": "Rechnungsdatum",
+        "service_date": "Leistungsdatum",
+        "service_date_is_issue_date": "Leistungsdatum entspricht Rechnungsdatum.",
+        "due_date": "Fällig am",
+        "phone": "Telefon",
+        "email": "E-Mail",
+        "intro": "Vielen Dank für Ihren Auftrag. Wir berechnen Ihnen folgende Leistungen:",
+        "position": "Pos.",
+        "description": "Beschreibung",
+        "quantity": "Menge",
+        "unit": "Einheit",
+        "unit_price": "Einzelpreis",
+        "vat_rate": "USt.",
+        "line_net": "Gesamt",
+        "percent": "{}\u00a0%",
+        "subtotal": "Zwischensumme",
+        "discount": "Rabatt {percent}",
+        "net": "Nettobetrag",
+        "vat": "USt. {percent}",
+        "vat_on": "USt. {percent} auf {net}",
+        "gross": "Gesamtbetrag",
+        "small_business": "Gemäß § 19 UStG wird keine Umsatzsteuer berechnet.",
+        "reverse_charge": "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG).",
+        "payment": "Bitte überweisen Sie den Gesamtbetrag von {gross} bis zum {due} ohne Abzug auf das unten "
+                   "genannte Konto. Bitte geben Sie als Verwendungszweck die Rechnungsnummer {number} an.",
+        "account_holder": "Kontoinhaber",
+        "iban": "IBAN",
+        "bic": "BIC",
+        "labour_share": "Im Rechnungsbetrag enthaltene Arbeits- und Fahrtkosten (§ 35a EStG): "
+                        "{net} netto, {gross} brutto.",
+        "labour_transfer": "Bitte zahlen Sie per Überweisung: Nur unbar gezahlte Handwerkerleistungen sind nach "
+                           "§ 35a EStG steuerlich begünstigt.",
+        "retention": "Sie sind gesetzlich verpflichtet, diese Rechnung, einen Zahlungsbeleg oder eine andere "
+                     "beweiskräftige Unterlage zwei Jahre lang aufzubewahren (§ 14 Abs. 4 Nr. 9, § 14b Abs. 1 "
+                     "Satz 5 UStG). Die Frist beginnt mit dem Schluss des Kalenderjahres, in dem die Rechnung "
+                     "ausgestellt wurde.",
+        "tax_number": "Steuernummer",
+        "vat_id": "USt-IdNr.",
+        "page": "Seite",
+        "page_of": "von",
+    },
+    "en": {
+        "title": "Invoice",
+        "invoice_number": "Invoice number",
+        "issue_date": "Invoice date",
+        "service_date": "Date of service",
+        "service_date_is_issue_date": "Date of service equals invoice date.",
+        "due_date": "Due date",
+        "phone": "Phone",
+        "email": "Email",
+        "intro": "Thank you for your order. We invoice the following services:",
+        "position": "No.",
+        "description": "Description",
+        "quantity": "Qty",
+        "unit": "Unit",
+        "unit_price": "Unit price",
+        "vat_rate": "VAT",
+        "line_net": "Amount",
+        "percent": "{}%",
+        "subtotal": "Subtotal",
+        "discount": "Discount {percent}",
+        "net": "Net amount",
+        "vat": "VAT {percent}",
+        "vat_on": "VAT {percent} on {net}",
+        "gross": "Total amount",
+        "small_business": "No VAT is charged under § 19 UStG (small business exemption).",
+        "reverse_charge": "Reverse charge: the recipient of the service is liable for VAT (§ 13b UStG).",
+        "payment": "Please transfer the total amount of {gross} by {due} without deduction to the account below, "
+                   "quoting the invoice number {number} as payment reference.",
+        "account_holder": "Account holder",
+        "iban": "IBAN",
+        "bic": "BIC",
+        "labour_share": "Labour and travel costs included in the invoice amount (§ 35a EStG): "
+                        "{net} net, {gross} gross.",
+        "labour_transfer": "Please pay by bank transfer: only cashless payments for craftsman services qualify for "
+                           "the tax reduction under § 35a EStG.",
+        "retention": "You are legally obliged to keep this invoice, a payment receipt or other conclusive document "
+                     "for two years (§ 14 (4) no. 9, § 14b (1) sentence 5 UStG), starting at the end of the calendar "
+                     "year in which the invoice was issued.",
+        "tax_number": "Tax number",
+        "vat_id": "VAT ID",
+        "page": "Page",
+        "page_of": "of",
+    },
+}
+
+UNITS: dict[str, dict[str, str]] = {
+    "de": {"h": "Std.", "piece": "Stk.", "m": "m", "m2": "m²", "m3": "m³", "km": "km", "kg": "kg", "l": "l",
+           "day": "Tag(e)", "lump_sum": "pauschal"},
+    "en": {"h": "hrs", "piece": "pcs", "m": "m", "m2": "m²", "m3": "m³", "km": "km", "kg": "kg", "l": "l",
+           "day": "day(s)", "lump_sum": "lump sum"},
+}
+
+LOCALES: dict[str, str] = {"de": "de_DE", "en": "en_GB"}

@@ -1,0 +1,7 @@
+"""Loopback HTTP servers speaking the wire formats of WhatsApp Cloud API, OpenAI and Anthropic."""
+from tests.fakes.anthropic_api import FakeAnthropic
+from tests.fakes.base import LoopbackServer, Recorded, Reply
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.whatsapp import FakeWhatsApp
+
+__all__ = ["FakeAnthropic", "FakeOpenAI", "FakeWhatsApp", "LoopbackServer", "Recorded", "Reply"]

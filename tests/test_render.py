@@ -1,0 +1,148 @@
+"""Invoice rendering: the PDF text carries the §14 UStG fields, the amounts and the legal notes."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+import documents.render as render
+from documents import RenderFailed
+from documents.amounts import TaxMode, compute_totals
+from documents.render import InvoiceDocument, Seller, render_invoice_html, render_invoice_pdf
+from extraction.models import InvoiceFields
+
+CASES_FILE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "cases.json"
+CASES: dict[str, dict[str, Any]] = {case["id"]: case for case in json.loads(CASES_FILE.read_text())}
+PRICED = [case_id for case_id, case in CASES.items() if case.get("expected")]
+
+
+@pytest.fixture
+def seller() -> Seller:
+    return Seller(company="Sanitär Weber GmbH", street="Werkstattweg 5", postal_code="50823", city="Köln",
+                  country="DE", tax_number="217/5730/0815", vat_id=None, iban="DE89370400440532013000",
+                  bic="COBADEFFXXX", email="info@weber-sanitaer.de", phone="0221 123456")
+
+
+def build_document(seller: Seller, case_id: str, language: str = "de",
+                   tax_mode: TaxMode = TaxMode.STANDARD) -> InvoiceDocument:
+    fields = InvoiceFields.model_validate(CASES[case_id]["fields"])
+    assert fields.customer is not None
+    return InvoiceDocument(number="2026-0042", issue_date=dt.date(2026, 11, 21), service_date=fields.service_date,
+                           due_date=dt.date(2026, 12, 5), language=language, seller=seller, customer=fields.customer,
+                           job_title=fields.job_title, notes=fields.notes,
+                           totals=compute_totals(fields, Decimal(19), tax_mode))
+
+
+def extract_text(pdf: bytes) -> str:
+    """The PDF's text with every whitespace run (line breaks, no-break spaces) collapsed to one space."""
+    assert pdf.startswith(b"%PDF-")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    return " ".join(text.split())
+
+
+def german_money(amount: str) -> str:
+    """'1234.5' -> '1.234,50 €'."""
+    return f"{Decimal(amount):,.2f}".replace(",", "_").replace(".", ",").replace("_", ".") + " €"
+
+
+@pytest.mark.parametrize("case_id", PRICED)
+def test_pdf_shows_number_customer_and_amounts(seller: Seller, case_id: str) -> None:
+    expected = CASES[case_id]["expected"]
+    doc = build_document(seller, case_id)
+    text = extract_text(render_invoice_pdf(doc))
+
+    assert "Rechnungsnummer 2026-0042" in text
+    assert doc.customer.name in text
+    assert f"{doc.customer.postal_code} {doc.customer.city}" in text
+    assert "Steuernummer: 217/5730/0815" in text
+    assert "DE89 3704 0044 0532 0130 00" in text
+    assert f"Nettobetrag {german_money(expected['net'])}" in text
+    assert f"USt. 19 % {german_money(expected['vat'])}" in text
+    assert f"Gesamtbetrag {german_money(expected['gross'])}" in text
+    for line_net in expected["line_net"]:
+        assert german_money(line_net) in text
+    if expected["discount"] != "0.00":
+        assert f"Rabatt {doc.totals.discount_percent:g} % −{german_money(expected['discount'])}" in text
+    if doc.service_date is None:
+        assert "Leistungsdatum entspricht Rechnungsdatum" in text
+    else:
+        assert f"Leistungsdatum {doc.service_date:%d.%m.%Y}" in text
+
+
+@pytest.mark.parametrize("case_id", PRICED)
+def test_private_customers_get_labour_share_and_retention_notice(seller: Seller, case_id: str) -> None:
+    expected = CASES[case_id]["expected"]
+    doc = build_document(seller, case_id)
+    text = extract_text(render_invoice_pdf(doc))
+
+    labour = (f"Arbeits- und Fahrtkosten (§ 35a EStG): {german_money(expected['labour_net'])} netto, "
+              f"{german_money(expected['labour_gross'])} brutto")
+    if doc.customer.is_business:
+        assert "§ 35a EStG" not in text
+        assert "zwei Jahre lang aufzubewahren" not in text
+    else:
+        assert labour in text
+        assert "Bitte zahlen Sie per Überweisung" in text
+        assert "Sie sind gesetzlich verpflichtet, diese Rechnung" in text
+        assert "zwei Jahre lang aufzubewahren" in text
+
+
+def test_english_invoice_uses_english_labels_and_formats(seller: Seller) -> None:
+    text = extract_text(render_invoice_pdf(build_document(seller, "english", language="en")))
+
+    assert "Invoice number 2026-0042" in text
+    assert "Invoice date 21 Nov 2026" in text
+    assert "Date of service equals invoice date" in text
+    assert "Net amount €124.00" in text
+    assert "VAT 19% €23.56" in text
+    assert "Total amount €147.56" in text
+    assert "1.5 hrs" in text
+    assert "(§ 35a EStG): €90.00 net, €107.10 gross" in text
+    assert "Rechnungsnummer" not in text
+    assert "Gesamtbetrag" not in text
+
+
+def test_small_business_invoice_has_no_vat(seller: Seller) -> None:
+    text = extract_text(render_invoice_pdf(build_document(seller, "waschbecken", tax_mode=TaxMode.SMALL_BUSINESS)))
+
+    assert "Gemäß § 19 UStG wird keine Umsatzsteuer berechnet." in text
+    assert "USt." not in text
+    assert "Gesamtbetrag 318,00 €" in text
+    assert "174,00 € netto, 174,00 € brutto" in text
+
+
+def test_reverse_charge_invoice_names_the_recipient_as_tax_debtor(seller: Seller) -> None:
+    text = extract_text(render_invoice_pdf(build_document(seller, "steckdosen", tax_mode=TaxMode.REVERSE_CHARGE)))
+
+    assert "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG)" in text
+    assert "USt. 19 %" not in text
+    assert "Nettobetrag 180,50 €" in text
+    assert "Gesamtbetrag 180,50 €" in text
+
+
+def test_untrusted_text_is_escaped(seller: Seller) -> None:
+    doc = build_document(seller, "waschbecken")
+    customer = doc.customer.model_copy(update={"name": "<b>Mallory</b>"})
+    html = render_invoice_html(replace(doc, customer=customer, notes="<script>x</script>"))
+
+    assert "<script>" not in html
+    assert "&lt;script&gt;x&lt;/script&gt;" in html
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
+
+
+def test_missing_stylesheet_raises_render_failed(seller: Seller, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = build_document(seller, "waschbecken")
+    render_invoice_html(doc)  # builds the cached environment from the real templates first
+    monkeypatch.setattr(render, "TEMPLATES", tmp_path)  # invoice.css is not there
+
+    with pytest.raises(RenderFailed) as info:
+        render_invoice_pdf(doc)
+    assert info.value.__cause__ is not None
