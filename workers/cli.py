@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from flask import Flask
 from rq import Worker
+from werkzeug.serving import run_simple
 
 from services import get_services
 from store import StoreError
@@ -32,6 +33,11 @@ def upgrade_database(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     command.upgrade(config, "head")
+
+
+def configure_logging() -> None:
+    """Plain process logs for the long-running commands (content never reaches a log line)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def register_commands(app: Flask) -> None:
@@ -83,6 +89,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--burst", is_flag=True, help="stop when the queue is empty")
     def worker(burst: bool) -> None:
         """Run an RQ worker with the scheduler (retries, delayed deletions, the periodic sweep)."""
+        configure_logging()
         services = get_services()
         schedule_sweep(services.queue, services.settings.sweep_interval_seconds)
         Worker([services.queue], connection=services.redis).work(burst=burst, with_scheduler=True,
@@ -97,13 +104,14 @@ def register_commands(app: Flask) -> None:
     @click.option("--port", type=int, default=5000, show_default=True)
     def serve(port: int) -> None:
         """Development: migrate, start one worker and serve the web app."""
+        configure_logging()
         services = get_services()
         upgrade_database(services.db.engine.url.render_as_string(hide_password=False))
         services.redis.ping()  # start the embedded Redis before the worker looks for it
         worker_proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], env=os.environ)
         click.echo(f"listening on http://127.0.0.1:{port} (webhook: /webhook, health: /healthz)")
         try:
-            app.run(host="127.0.0.1", port=port, use_reloader=False)
+            run_simple("127.0.0.1", port, app, threaded=True)
         finally:
             worker_proc.send_signal(signal.SIGTERM)
             worker_proc.wait(timeout=30)
