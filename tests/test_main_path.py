@@ -178,3 +178,14 @@ def test_failed_reply_is_retried_without_a_second_invoice(
     assert count(app, Invoice) == 1
     replies = texts(whatsapp_fake)
     assert len(replies) == 1 and "RE-" in replies[0]
+
+
+def test_the_same_voice_note_delivered_three_times_makes_one_invoice(
+        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        whatsapp_fake: FakeWhatsApp) -> None:
+    for _ in range(3):
+        send_voice_note(INVOICE_CASES[0], message_id="wamid.same-message")
+    run_worker()
+    assert count(app, Invoice) == 1
+    assert len(texts(whatsapp_fake)) == 1
+    assert whatsapp_fake.media_downloads == [f"media-{INVOICE_CASES[0]['id']}"]

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 
+from documents.labels import LOCALES
+
 TEXTS: dict[str, dict[str, str]] = {
     "de": {
         "invoice_ready": "✅ Rechnung {number} für {customer} über {gross} ist fertig:\n{link}\n\n"
@@ -39,7 +41,8 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 def format_money(amount: Decimal, language: str) -> str:
-    return format_currency(amount, "EUR", locale="de_DE" if language != "en" else "en_IE")
+    """The same money format as on the invoice."""
+    return format_currency(amount, "EUR", locale=LOCALES.get(language, LOCALES["de"]))
 
 
 def render_text(key: str, language: str, **values: object) -> str:

@@ -1,0 +1,32 @@
+"""Keep magic-link tokens out of access logs (werkzeug and gunicorn)."""
+from __future__ import annotations
+
+import logging
+import re
+
+TOKEN_PATH = re.compile(r"(/d/)[A-Za-z0-9_\-]+")
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
+def redact(value: object) -> object:
+    return TOKEN_PATH.sub(r"\1[redacted]", value) if isinstance(value, str) else value
+
+
+class RedactTokens(logging.Filter):
+    """Rewrites /d/<token> in the message and its arguments (tuple or gunicorn's atom dict)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: redact(value) for key, value in record.args.items()}
+        elif isinstance(record.args, tuple):
+            record.args = tuple(redact(value) for value in record.args)
+        return True
+
+
+def install_token_filter() -> None:
+    """Attach the filter once to every access logger."""
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
