@@ -42,8 +42,8 @@ def start_server(tmp: Path, redis_url: str, port: int) -> tuple[subprocess.Popen
                     "DE89370400440532013000", "--email", "a@b.de", "--verified"],
                    env=env, cwd=ROOT, check=True, capture_output=True)
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
-                               "--bind", f"127.0.0.1:{port}", "app:create_app()"], env=env, cwd=ROOT,
-                              stderr=open(tmp / "gunicorn.log", "wb"))
+                               "--bind", f"127.0.0.1:{port}", "--error-logfile", str(tmp / "gunicorn.log"),
+                               "app:create_app()"], env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
