@@ -1,6 +1,7 @@
 """Application factory: settings read once, blueprints and CLI registered, nothing connected."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ from typing import Any
 
 from flask import Flask
 
+from handlers.csrf import csrf_token
 from services import Services
 from settings import Settings
 from store.crypto import generate_master_key
@@ -51,18 +53,24 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         secret_key, content_key = secret_key or dev["secret_key"], content_key or dev["content_key"]
     app.config.update(SECRET_KEY=secret_key, MAX_CONTENT_LENGTH=3 * 1024 * 1024 + 65536,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https"))
+                      SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https"),
+                      PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8))
+    app.jinja_env.globals["csrf_token"] = csrf_token
     app.extensions["services"] = Services(settings, instance, content_key)
 
-    from handlers import download, health, webhook
+    from handlers import account, download, health, pages, support, webhook
     from handlers.logfilter import install_token_filter
 
     install_token_filter()
     app.register_blueprint(health.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(download.bp)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(support.bp)
+    app.register_blueprint(account.bp)
 
-    from workers import cli
+    from workers import cli, cli_support
 
     cli.register_commands(app)
+    cli_support.register_support_commands(app)
     return app

@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     whatsapp_app_secret: str = ""
     whatsapp_verify_token: str = ""
     whatsapp_api_base: str = "https://graph.facebook.com/v25.0"
+    whatsapp_otp_template: str = "verification_code"
+    support_contact: str = "support@sprachrechnung.de"
+    smtp_url: str | None = None
     openai_api_key: str = "unset"
     openai_base_url: str | None = None
     anthropic_api_key: str = "unset"

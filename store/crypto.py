@@ -39,6 +39,7 @@ class ContentCipher:
     def __init__(self, master_key: bytes) -> None:
         self._master = master_key
         self._pseudonym_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"pseudonym-v1").derive(master_key)
+        self._field_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"fields-v1").derive(master_key)
 
     def new_wrapped_key(self) -> tuple[bytes, bytes]:
         """Return (data_key, wrapped_data_key)."""
@@ -59,6 +60,13 @@ class ContentCipher:
     @staticmethod
     def open(data_key: bytes, sealed: bytes, associated: str) -> bytes:
         return AESGCM(data_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated.encode())
+
+    def seal_field(self, plaintext: str, associated: str) -> bytes:
+        """Encrypt a small value kept outside an invoice (a TOTP secret, a text message body)."""
+        return self.seal(self._field_key, plaintext.encode(), associated)
+
+    def open_field(self, sealed: bytes, associated: str) -> str:
+        return self.open(self._field_key, sealed, associated).decode()
 
     def pseudonym(self, value: str) -> str:
         """Keyed HMAC of an identifier (phone number, WhatsApp user id) for lookups and logs."""

@@ -120,7 +120,17 @@ class Tenant(Base):
     phone_hmac: Mapped[str] = mapped_column(String(64), unique=True)
     wa_user_hmac: Mapped[str | None] = mapped_column(String(64), unique=True)
     verified: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)  # support can disable a number
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_mime: Mapped[str | None] = mapped_column(String(20))
+    welcomed_at: Mapped[dt.datetime | None] = mapped_column()
+    last_activity_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    @property
+    def can_send(self) -> bool:
+        """Only an active, OTP-verified number may feed data in."""
+        return self.verified and self.active
 
 
 class InboundMessage(Base):
@@ -133,6 +143,7 @@ class InboundMessage(Base):
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
     media_id: Mapped[str | None] = mapped_column(String(100))
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # text, encrypted, cleared once processed
     state: Mapped[InboundState] = mapped_column(_enum(InboundState), default=InboundState.RECEIVED, index=True)
     outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome))
     error_code: Mapped[str | None] = mapped_column(String(100))
@@ -199,3 +210,81 @@ class DeletionReceipt(Base):
     trigger: Mapped[DeletionTrigger] = mapped_column(_enum(DeletionTrigger))
     categories: Mapped[dict[str, int]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OtpChallenge(Base):
+    """A one-time code sent to a number (the tenant's, or a new one it wants to switch to)."""
+
+    __tablename__ = "otp_challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    phone_hmac: Mapped[str] = mapped_column(String(64), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    consumed_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class OtpSend(Base):
+    """One code sent to a number pseudonym: the send limit counts these."""
+
+    __tablename__ = "otp_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_hmac: Mapped[str] = mapped_column(String(64), index=True)
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SenderNotice(Base):
+    """Rate limit of the 'how to get verified' reply to unknown senders; keyed by pseudonym only."""
+
+    __tablename__ = "sender_notices"
+
+    phone_hmac: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_sent_at: Mapped[dt.datetime | None] = mapped_column()
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # only until the notice is sent
+
+
+class LoginLink(Base):
+    """A single-use login link to the tradesperson's account page; only its hash is stored."""
+
+    __tablename__ = "login_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class StaffUser(Base):
+    """A support agent: password (argon2id) plus TOTP second factor."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column()
+    last_totp_step: Mapped[int | None] = mapped_column()  # a TOTP code is accepted once
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what to which tenant, and when; never content."""
+
+    __tablename__ = "audit_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)

@@ -78,6 +78,17 @@ class WhatsAppClient:
         data = self._post(body)
         return str(data.get("messages", [{}])[0].get("id", ""))
 
+    def send_code_template(self, to: str, template: str, language: str, code: str) -> str:
+        """Send an authentication template: the code as body parameter and as the copy-code button's."""
+        parameter = [{"type": "text", "text": code}]
+        body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to.lstrip("+"),
+                "type": "template", "template": {
+                    "name": template, "language": {"code": language},
+                    "components": [{"type": "body", "parameters": parameter},
+                                   {"type": "button", "sub_type": "url", "index": "0", "parameters": parameter}]}}
+        data = self._post(body)
+        return str(data.get("messages", [{}])[0].get("id", ""))
+
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = f"{self.api_base}/{self.phone_number_id}/messages"
         return self._check(self._session.post(url, json=body, headers=self._headers, timeout=self._timeout))

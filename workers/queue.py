@@ -33,3 +33,17 @@ def enqueue_content_deletion(queue: Queue, invoice_id: str, delay_seconds: int) 
     queue.enqueue_in(timedelta(seconds=delay_seconds), delete_downloaded, invoice_id,
                      job_id=f"delete-{invoice_id}", failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
                      retry=Retry(max=3, interval=[30, 120, 600]), description="delete downloaded content")
+
+
+def enqueue_welcome(queue: Queue, tenant_id: int) -> None:
+    from workers.onboarding import send_welcome
+
+    queue.enqueue(send_welcome, tenant_id, retry=Retry(max=3, interval=[10, 60, 300]), failure_ttl=FAILURE_TTL,
+                  result_ttl=RESULT_TTL, description=f"welcome tenant {tenant_id}")
+
+
+def enqueue_sender_notice(queue: Queue, pseudonym: str) -> None:
+    from workers.notices import send_sender_notice
+
+    queue.enqueue(send_sender_notice, pseudonym, retry=Retry(max=3, interval=[10, 60, 300]),
+                  failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL, description="sender notice")
