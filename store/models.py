@@ -73,6 +73,8 @@ class Outcome(str, enum.Enum):
     PRICE_ASKED = "price_asked"
     HINT_SENT = "hint_sent"
     APOLOGISED = "apologised"
+    CODE_CHECKED = "code_checked"
+    ACCOUNT_LINK_SENT = "account_link_sent"
 
 
 class InvoiceState(str, enum.Enum):

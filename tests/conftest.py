@@ -216,3 +216,22 @@ def start_worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
 
 def redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
+
+
+def text_body(phone: str, message_id: str, text: str) -> dict[str, Any]:
+    """The recorded text-message webhook, re-addressed to a sender, message id and text."""
+    body = copy.deepcopy(load_payload("message.json", "text"))
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0]["wa_id"] = phone.lstrip("+")
+    value["messages"][0].update({"from": phone.lstrip("+"), "id": message_id, "text": {"body": text}})
+    return body
+
+
+@pytest.fixture
+def send_text(post_webhook: Callable[..., Any]) -> Callable[..., Any]:
+    def send(text: str, phone: str = TENANT_PHONE) -> Any:
+        response = post_webhook(text_body(phone, f"wamid.{uuid.uuid4().hex}", text))
+        assert response.status_code == 200
+        return response
+
+    return send

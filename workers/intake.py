@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 import redis
-from sqlalchemy import Insert, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,8 @@ from services import Services
 from store.crypto import ContentCipher
 from store.models import InboundMessage, InboundState, MessageKind, Tenant, utcnow
 from whatsapp.payloads import Incoming, Message, WebhookBody, iter_incoming
-from workers.queue import enqueue_processing
+from workers.notices import claim_notice
+from workers.queue import enqueue_processing, enqueue_sender_notice
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +27,9 @@ def classify(message: Message) -> MessageKind:
     return MessageKind.OTHER
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+def dialect_insert(session: Session) -> Any:
+    """INSERT with ON CONFLICT support for the session's database."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 def resolve_tenants(session: Session, cipher: ContentCipher, incoming: list[Incoming]) -> list[Tenant | None]:
@@ -48,36 +49,49 @@ def resolve_tenants(session: Session, cipher: ContentCipher, incoming: list[Inco
     return result
 
 
+def accepts(tenant: Tenant | None, kind: MessageKind) -> bool:
+    """Verified active tenants may send anything; a registered, unverified one only text (to type its code)."""
+    if tenant is None or not tenant.active:
+        return False
+    return tenant.verified or kind is MessageKind.TEXT
+
+
 def accept_webhook(services: Services, body: WebhookBody) -> dict[str, int]:
-    """Store every new message (metadata only) and enqueue those of verified tenants."""
+    """Store every accepted new message (metadata, text sealed) and enqueue it; notices for the rest."""
     incoming = iter_incoming(body)
     rows: list[dict[str, Any]] = []
-    new: list[Any] = []
+    notices: list[str] = []
+    new: list[int] = []
     if incoming:
         with services.db.session() as session:
-            tenants = resolve_tenants(session, services.cipher, incoming)
+            insert = dialect_insert(session)
             now = utcnow()
-            for item, tenant in zip(incoming, tenants, strict=True):
+            for item, tenant in zip(incoming, resolve_tenants(session, services.cipher, incoming), strict=True):
                 kind = classify(item.message)
-                accepted = tenant is not None and tenant.verified
+                if tenant is None or not accepts(tenant, kind):
+                    due = claim_notice(session, services, item.phone, insert) if item.phone else None
+                    notices += [due] if due else []
+                    continue
+                text = item.message.text.body if kind is MessageKind.TEXT and item.message.text else None
                 rows.append({
-                    "wa_message_id": item.message.id, "tenant_id": tenant.id if tenant else None, "kind": kind,
+                    "wa_message_id": item.message.id, "tenant_id": tenant.id, "kind": kind,
                     "media_id": item.message.audio.id if item.message.audio else None,
-                    "state": InboundState.RECEIVED if accepted else InboundState.REJECTED,
-                    "received_at": now, "updated_at": now,
+                    "body_sealed": services.cipher.seal_field(text, f"inbound/{item.message.id}") if text else None,
+                    "state": InboundState.RECEIVED, "received_at": now, "updated_at": now,
                 })
-            stmt: Insert = _insert(session)(InboundMessage).values(rows)
-            stmt = stmt.on_conflict_do_nothing(index_elements=["wa_message_id"])  # type: ignore[attr-defined]
-            new = list(session.execute(stmt.returning(InboundMessage.id, InboundMessage.state)).all())
-    to_process = [row.id for row in new if row.state is InboundState.RECEIVED]
+            if rows:
+                stmt = insert(InboundMessage).values(rows).on_conflict_do_nothing(index_elements=["wa_message_id"])
+                new = list(session.scalars(stmt.returning(InboundMessage.id)))
     enqueued = 0
-    for inbound_id in to_process:
-        try:
+    try:
+        for inbound_id in new:
             enqueue_processing(services.queue, services.settings, inbound_id)
             enqueued += 1
-        except redis.RedisError as exc:  # the row stays RECEIVED; the sweep re-enqueues it
-            logger.error("enqueue of inbound %s failed (%s); left for the sweep", inbound_id, type(exc).__name__)
+        for pseudonym in notices:
+            enqueue_sender_notice(services.queue, pseudonym)
+    except redis.RedisError as exc:  # rows stay RECEIVED; the sweep re-enqueues them
+        logger.error("enqueue failed (%s); left for the sweep", type(exc).__name__)
     statuses = sum(len(c.value.statuses) for e in body.entry for c in e.changes)
-    logger.info("webhook: %d messages (%d new, %d enqueued), %d statuses", len(incoming), len(new), enqueued,
-                statuses)
+    logger.info("webhook: %d messages (%d new, %d enqueued, %d notices), %d statuses", len(incoming), len(new),
+                enqueued, len(notices), statuses)
     return {"messages": len(incoming), "new": len(new), "enqueued": enqueued, "statuses": statuses}

@@ -20,6 +20,7 @@ from store.db import execute_count
 from store.links import create_magic_link
 from store.models import InboundMessage, InboundState, Invoice, InvoiceState, MessageKind, Outcome, Tenant, utcnow
 from whatsapp import GraphError
+from workers.chat import answer_text
 from workers.texts import format_money, render_text
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ class Claimed:
     language: str
     vocabulary: str | None
     hourly_rate: Any
+    verified: bool
+    text: str | None
 
 
 def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
@@ -51,18 +54,23 @@ def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
         if not claimed or inbound is None or inbound.tenant_id is None:
             return None
         tenant = session.get_one(Tenant, inbound.tenant_id)
-        if not tenant.verified:
-            inbound.state = InboundState.REJECTED
+        if not tenant.active or not (tenant.verified or inbound.kind is MessageKind.TEXT):
+            inbound.state, inbound.body_sealed = InboundState.REJECTED, None
             return None
+        text = None
+        if inbound.body_sealed is not None:
+            text = services.cipher.open_field(inbound.body_sealed, f"inbound/{inbound.wa_message_id}")
+        tenant.last_activity_at = utcnow()
         return Claimed(inbound.id, inbound.wa_message_id, inbound.kind, inbound.media_id, tenant.id, tenant.phone,
-                       tenant.language, tenant.vocabulary, tenant.hourly_rate)
+                       tenant.language, tenant.vocabulary, tenant.hourly_rate, tenant.verified, text)
 
 
 def finish_inbound(services: Services, inbound_id: int, state: InboundState, outcome: Outcome | None,
                    error_code: str | None = None) -> None:
     with services.db.session() as session:
         session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
-                        .values(state=state, outcome=outcome, error_code=error_code, updated_at=utcnow()))
+                        .values(state=state, outcome=outcome, error_code=error_code, updated_at=utcnow(),
+                                body_sealed=None))
 
 
 def reply(services: Services, claimed: Claimed, key: str, **values: object) -> None:
@@ -105,9 +113,9 @@ def process_inbound(inbound_id: int) -> str:
     except GraphError as exc:  # a courtesy only; the job goes on
         logger.warning("mark-as-read of inbound %s failed (code %s)", inbound_id, exc.code)
     if claimed.kind not in (MessageKind.VOICE, MessageKind.AUDIO) or not claimed.media_id:
-        reply(services, claimed, "hint")
-        finish_inbound(services, inbound_id, InboundState.DONE, Outcome.HINT_SENT)
-        return Outcome.HINT_SENT.value
+        outcome = answer_text(services, claimed)
+        finish_inbound(services, inbound_id, InboundState.DONE, outcome)
+        return outcome.value
     if resend_existing(services, claimed):
         finish_inbound(services, inbound_id, InboundState.DONE, Outcome.INVOICED)
         return Outcome.INVOICED.value

@@ -21,7 +21,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": "Entschuldige, bei deiner Sprachnachricht ist etwas schiefgegangen und ich konnte keine Rechnung "
                    "erstellen. Bitte schick sie in ein paar Minuten noch einmal.",
         "hint": "Schick mir eine Sprachnachricht nach dem Auftrag: Kunde mit Adresse, was gemacht wurde, Stunden, "
-                "Material und Preise. Ich mache daraus die Rechnung.",
+                "Material und Preise. Ich mache daraus die Rechnung. Mit „KONTO“ bekommst du einen Link zu "
+                "deinem Konto.",
+        "welcome": "Willkommen! Deine Nummer ist bestätigt. 🎉\n\n"
+                   "Hinweis: Deine Sprachnachrichten verarbeitet ein automatisiertes KI-System (Spracherkennung "
+                   "und Sprachmodell), das daraus Rechnungen erstellt.\n"
+                   "Deine Daten: Audio speichern wir nie. Rechnungsinhalte löschen wir direkt nach dem "
+                   "Herunterladen, spätestens nach {days} Tagen. Datenschutzhinweise: {privacy}\n\n"
+                   "So geht's: Sprich nach dem Auftrag z. B. „Rechnung für Thomas Müller, Lindenstraße 12, "
+                   "50674 Köln. Drei Stunden Arbeit, ein Waschbecken für 129 Euro.“\n"
+                   "Hilfe: {support} – mit „KONTO“ kommst du zu deinem Konto.",
+        "code_wrong": "Der Code stimmt nicht. Du hast noch {remaining} Versuche.",
+        "code_expired": "Der Code ist abgelaufen. Bitte fordere beim Support einen neuen an.",
+        "code_locked": "Zu viele falsche Codes. Bitte wende dich an den Support, um einen neuen Code zu bekommen.",
+        "no_challenge": "Deine Nummer ist noch nicht bestätigt. Bitte wende dich an den Support, um einen Code zu "
+                        "bekommen.",
+        "account_link": "Hier ist dein Link zum Konto (15 Minuten gültig, nur einmal nutzbar):\n{link}",
     },
     "en": {
         "invoice_ready": "✅ Invoice {number} for {customer}, {gross}, is ready:\n{link}\n\n"
@@ -35,9 +50,31 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": "Sorry, something went wrong with your voice note and I could not make an invoice. Please "
                    "send it again in a few minutes.",
         "hint": "Send me a voice note after the job: customer with address, what was done, hours, materials and "
-                "prices. I will turn it into an invoice.",
+                "prices. I will turn it into an invoice. Send \"ACCOUNT\" for a link to your account.",
+        "welcome": "Welcome! Your number is verified. 🎉\n\n"
+                   "Note: your voice notes are processed by an automated AI system (speech recognition and a "
+                   "language model) that makes invoices from them.\n"
+                   "Your data: audio is never stored. Invoice content is deleted right after the download, at the "
+                   "latest after {days} days. Privacy notice: {privacy}\n\n"
+                   "How to: after a job say e.g. \"Invoice for John Carter, 21 Baker Street, 10115 Berlin. Three "
+                   "hours of labour, one radiator valve for 34 euros.\"\n"
+                   "Help: {support} – send \"ACCOUNT\" to open your account.",
+        "code_wrong": "That code is not right. You have {remaining} tries left.",
+        "code_expired": "The code has expired. Please ask support for a new one.",
+        "code_locked": "Too many wrong codes. Please contact support to get a new code.",
+        "no_challenge": "Your number is not verified yet. Please contact support to get a code.",
+        "account_link": "Here is the link to your account (valid 15 minutes, single use):\n{link}",
     },
 }
+
+
+SENDER_NOTICE = (
+    "Hallo! Diese Nummer ist noch nicht für Sprachrechnung freigeschaltet. Bitte wende dich an deinen "
+    "Ansprechpartner oder an {support}, um deine Nummer per Code bestätigen zu lassen. Deine Nachricht haben wir "
+    "nicht verarbeitet.\n\n"
+    "Hello! This number is not enabled for Sprachrechnung yet. Please contact {support} to verify your number "
+    "with a code. Your message was not processed."
+)
 
 
 def format_money(amount: Decimal, language: str) -> str:

@@ -1,0 +1,44 @@
+"""Text messages: a typed verification code, the KONTO/ACCOUNT command, else a usage hint."""
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from store.accounts import create_login_link
+from store.models import Outcome
+from store.otp import VerifyOutcome
+from workers.onboarding import check_code
+
+if TYPE_CHECKING:
+    from services import Services
+    from workers.pipeline import Claimed
+
+CODE = re.compile(r"^\s*(\d{3})\s?(\d{3})\s*$")
+ACCOUNT_COMMANDS = {"KONTO", "ACCOUNT"}
+CODE_REPLIES = {VerifyOutcome.WRONG: "code_wrong", VerifyOutcome.EXPIRED: "code_expired",
+                VerifyOutcome.LOCKED: "code_locked", VerifyOutcome.NO_CHALLENGE: "no_challenge",
+                VerifyOutcome.NUMBER_TAKEN: "code_locked"}
+
+
+def answer_text(services: Services, claimed: Claimed) -> Outcome:
+    """Decide what a text message means and answer it."""
+    from workers.pipeline import reply
+
+    text = (claimed.text or "").strip()
+    code = CODE.match(text)
+    if code and not claimed.verified:
+        result = check_code(services, claimed.tenant_id, code.group(1) + code.group(2), actor="tenant")
+        if result.outcome is not VerifyOutcome.VERIFIED:  # success: the welcome job answers
+            reply(services, claimed, CODE_REPLIES[result.outcome], remaining=result.remaining)
+        return Outcome.CODE_CHECKED
+    if not claimed.verified:
+        reply(services, claimed, "no_challenge")
+        return Outcome.HINT_SENT
+    if text.upper().rstrip(".!") in ACCOUNT_COMMANDS:
+        with services.db.session() as session:
+            token = create_login_link(session, claimed.tenant_id)
+        link = f"{services.settings.public_base_url.rstrip('/')}/konto/login/{token}"
+        reply(services, claimed, "account_link", link=link)
+        return Outcome.ACCOUNT_LINK_SENT
+    reply(services, claimed, "hint")
+    return Outcome.HINT_SENT
