@@ -1,6 +1,221 @@
-"""Placeholder: replaced by the account blueprint."""
+"""The tradesperson's account page: magic-link login, pending invoices, profile, logo, WhatsApp number."""
 from __future__ import annotations
 
-from flask import Blueprint
+import base64
+import logging
+import math
+import re
+from typing import Any
 
+import requests
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse
+
+from handlers.csrf import check_csrf
+from handlers.download import finish_download, pdf_response, take_pdf
+from services import get_services
+from store.accounts import (
+    LOGO_MAX_BYTES,
+    PROFILE_FIELDS,
+    LogoRejected,
+    ProfileInvalid,
+    SameNumber,
+    check_new_number,
+    end_account_session,
+    find_account_tenant,
+    find_downloadable_invoice,
+    find_login_link,
+    find_pending_number,
+    list_pending_invoices,
+    redeem_login_link,
+    save_logo,
+    update_profile,
+)
+from store.audit import record_audit
+from store.models import Tenant, utcnow
+from store.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
+from store.tenants import InvalidPhone, PhoneTaken
+from whatsapp import WhatsAppError
+from workers.onboarding import check_code, send_code
+
+logger = logging.getLogger(__name__)
 bp = Blueprint("account", __name__, template_folder="templates")
+bp.before_request(check_csrf)
+
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+           "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+ACTOR = "tenant"
+
+
+@bp.after_request
+def add_headers(response: BaseResponse) -> BaseResponse:
+    response.headers.update(HEADERS)
+    return response
+
+
+def find_logged_in(db: Session) -> Tenant | None:
+    tenant_id, login_id = session.get("tenant_id"), session.get("login_id")
+    if not isinstance(tenant_id, int) or not isinstance(login_id, int):
+        return None
+    return find_account_tenant(db, tenant_id, login_id, current_app.permanent_session_lifetime)
+
+
+def find_logged_in_id() -> int | None:
+    with get_services().db.session() as db:
+        tenant = find_logged_in(db)
+        return tenant.id if tenant else None
+
+
+def render_notice_page(page: str, status: int, lang: str | None = None) -> Response:
+    lang = lang or request.accept_languages.best_match(["de", "en"]) or "de"
+    return Response(render_template("account/notice.html", page=page, lang=lang), status=status)
+
+
+def render_home(status: int = 200, notice: str | None = None, form: dict[str, str] | None = None,
+                **params: Any) -> Response:
+    """The account page, or the 'send KONTO' page without a valid login."""
+    with get_services().db.session() as db:
+        tenant = find_logged_in(db)
+        if tenant is None:
+            return render_notice_page("guest", 200 if status == 200 else 403)
+        logo = f"data:{tenant.logo_mime};base64,{base64.b64encode(tenant.logo).decode()}" if tenant.logo else None
+        html = render_template("account/home.html", lang=tenant.language, tenant=tenant, logo=logo,
+                               invoices=list_pending_invoices(db, tenant.id), notice=notice, params=params,
+                               pending_number=find_pending_number(db, tenant), form=form or read_profile_values(tenant))
+    return Response(html, status=status)
+
+
+def read_profile_values(tenant: Tenant) -> dict[str, str]:
+    values = {name: "" if getattr(tenant, name) is None else str(getattr(tenant, name)) for name in PROFILE_FIELDS}
+    values["vat_rate"] = format(tenant.vat_rate.normalize(), "f")
+    return {**values, "small_business": "on" if tenant.small_business else ""}
+
+
+def redirect_home(message: str | None = None) -> BaseResponse:
+    if message:
+        flash(message)
+    return redirect(url_for("account.show_home"), 303)
+
+
+@bp.get("/konto/login/<token>")
+def show_login(token: str) -> Response:
+    """No side effect: chat apps and link previews fetch this URL."""
+    with get_services().db.session() as db:
+        link = find_login_link(db, token)
+        lang = db.get_one(Tenant, link.tenant_id).language if link else None
+    if link is None:
+        return render_notice_page("link_gone", 410)
+    return Response(render_template("account/login.html", lang=lang))
+
+
+@bp.post("/konto/login/<token>")
+def log_in(token: str) -> BaseResponse:
+    with get_services().db.session() as db:
+        link = redeem_login_link(db, token)
+        tenant_id, login_id = (link.tenant_id, link.id) if link else (None, None)
+    if tenant_id is None:
+        return render_notice_page("link_gone", 410)
+    session.clear()  # a fresh session (and CSRF token) for the new login
+    session.permanent = True
+    session.update(tenant_id=tenant_id, login_id=login_id)
+    logger.info("tenant %s logged in to the account page", tenant_id)
+    return redirect_home()
+
+
+@bp.post("/konto/abmelden")
+def log_out() -> BaseResponse:
+    login_id = session.get("login_id")
+    if isinstance(login_id, int):
+        with get_services().db.session() as db:
+            end_account_session(db, login_id)
+    session.clear()
+    return redirect_home("logged_out")
+
+
+@bp.get("/konto")
+def show_home() -> Response:
+    return render_home()
+
+
+@bp.post("/konto/rechnungen/<invoice_id>/pdf")
+def download_invoice(invoice_id: str) -> BaseResponse:
+    """The same as the magic link's button: the PDF, then its content is deleted."""
+    services = get_services()
+    with services.db.session() as db:
+        tenant = find_logged_in(db)
+        invoice = find_downloadable_invoice(db, tenant.id, invoice_id) if tenant else None
+        if invoice is None:
+            return render_notice_page("invoice_gone", 404 if tenant else 403, tenant.language if tenant else None)
+        pdf, number = take_pdf(services, db, invoice), invoice.number
+    finish_download(services, invoice_id)
+    return pdf_response(pdf, number)
+
+
+@bp.post("/konto/profil")
+def change_profile() -> BaseResponse:
+    tenant_id = find_logged_in_id()
+    if tenant_id is None:
+        return render_home(403)
+    try:
+        with get_services().db.session() as db:
+            update_profile(db, tenant_id, request.form)
+    except ProfileInvalid as exc:
+        return render_home(422, "profile_invalid", form=request.form.to_dict(), errors=exc.errors)
+    return redirect_home("profile_saved")
+
+
+@bp.post("/konto/logo")
+def upload_logo() -> BaseResponse:
+    tenant_id = find_logged_in_id()
+    if tenant_id is None:
+        return render_home(403)
+    upload = request.files.get("logo")
+    data = upload.stream.read(LOGO_MAX_BYTES + 1) if upload else b""
+    try:
+        with get_services().db.session() as db:
+            save_logo(db, tenant_id, data)
+    except LogoRejected as exc:
+        return render_home(422, f"logo_{exc.reason}")
+    return redirect_home("logo_saved")
+
+
+@bp.post("/konto/nummer")
+def request_number_change() -> BaseResponse:
+    """Send a code to the new number; the number changes only once that code comes back."""
+    tenant_id = find_logged_in_id()
+    if tenant_id is None:
+        return render_home(403)
+    services = get_services()
+    try:
+        with services.db.session() as db:
+            phone = check_new_number(db, services.cipher, tenant_id, request.form.get("phone", "")[:40])
+        send_code(services, tenant_id, ACTOR, phone=phone)
+    except (InvalidPhone, SameNumber, PhoneTaken, ChallengeLocked) as exc:
+        return render_home(422, {InvalidPhone: "phone_invalid", SameNumber: "phone_same", PhoneTaken: "phone_taken",
+                                 ChallengeLocked: "code_locked"}[type(exc)])
+    except SendLimitReached as exc:
+        return render_home(429, "send_limit", minutes=max(1, math.ceil((exc.retry_at - utcnow()).total_seconds() / 60)))
+    except (WhatsAppError, requests.RequestException) as exc:  # Graph API error or no connection
+        logger.warning("code to a new number of tenant %s not sent: %s", tenant_id, type(exc).__name__)
+        return render_home(502, "send_failed")
+    return redirect_home("code_sent")
+
+
+@bp.post("/konto/nummer/code")
+def confirm_number_change() -> BaseResponse:
+    tenant_id = find_logged_in_id()
+    if tenant_id is None:
+        return render_home(403)
+    code = re.sub(r"\s", "", request.form.get("code", ""))
+    if not re.fullmatch(r"\d{6}", code):
+        return render_home(422, "code_format")
+    services = get_services()
+    result = check_code(services, tenant_id, code, ACTOR)
+    if result.outcome is not VerifyOutcome.VERIFIED:
+        return render_home(422, f"code_{result.outcome.value}", remaining=result.remaining)
+    if result.number_changed:
+        with services.db.session() as db:
+            record_audit(db, ACTOR, "number_changed", tenant_id)
+        logger.info("tenant %s changed its WhatsApp number", tenant_id)
+    return redirect_home("number_changed" if result.number_changed else "number_verified")

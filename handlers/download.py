@@ -4,8 +4,9 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, render_template
+from sqlalchemy.orm import Session
 
-from services import get_services
+from services import Services, get_services
 from store.content import delete_invoice_content, open_content
 from store.links import LinkState, find_link
 from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
@@ -37,26 +38,41 @@ def show(token: str) -> Response:
     return Response(html, headers=NO_STORE)
 
 
-@bp.post("/d/<token>")
-def download(token: str) -> Response:
-    services = get_services()
+def take_pdf(services: Services, session: Session, invoice: Invoice) -> bytes:
+    """The invoice's PDF; marks it downloaded and, without a grace period, deletes its content right away."""
+    pdf = open_content(session, services.cipher, invoice.id, "pdf")
+    if invoice.downloaded_at is None:
+        invoice.downloaded_at = utcnow()
+        invoice.state = InvoiceState.DOWNLOADED
+    if services.settings.download_grace_seconds == 0:
+        delete_invoice_content(session, invoice, DeletionTrigger.DOWNLOAD)
+    return pdf
+
+
+def finish_download(services: Services, invoice_id: str) -> None:
+    """After the commit of take_pdf: fold the WAL, or schedule the deletion after the grace period."""
     grace = services.settings.download_grace_seconds
-    with services.db.session() as session:
-        state, link = find_link(session, token)
-        if state is not LinkState.VALID or link is None:
-            return _gone(state)
-        invoice = session.get_one(Invoice, link.invoice_id)
-        pdf = open_content(session, services.cipher, invoice.id, "pdf")
-        number, invoice_id = invoice.number, invoice.id
-        if invoice.downloaded_at is None:
-            invoice.downloaded_at = utcnow()
-            invoice.state = InvoiceState.DOWNLOADED
-        if grace == 0:
-            delete_invoice_content(session, invoice, DeletionTrigger.DOWNLOAD)
     if grace == 0:
         services.db.checkpoint()
     else:
         enqueue_content_deletion(services.queue, invoice_id, grace)
     logger.info("invoice %s downloaded", invoice_id)
+
+
+def pdf_response(pdf: bytes, number: str) -> Response:
     headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="Rechnung-{number}.pdf"'}
     return Response(pdf, mimetype="application/pdf", headers=headers)
+
+
+@bp.post("/d/<token>")
+def download(token: str) -> Response:
+    services = get_services()
+    with services.db.session() as session:
+        state, link = find_link(session, token)
+        if state is not LinkState.VALID or link is None:
+            return _gone(state)
+        invoice = session.get_one(Invoice, link.invoice_id)
+        pdf = take_pdf(services, session, invoice)
+        number, invoice_id = invoice.number, invoice.id
+    finish_download(services, invoice_id)
+    return pdf_response(pdf, number)

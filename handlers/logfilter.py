@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"(/d/)[A-Za-z0-9_\-]+")
+TOKEN_PATH = re.compile(r"(/d/|/konto/login/)[A-Za-z0-9_\-]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 
 
@@ -13,7 +13,7 @@ def redact(value: object) -> object:
 
 
 class RedactTokens(logging.Filter):
-    """Rewrites /d/<token> in the message and its arguments (tuple or gunicorn's atom dict)."""
+    """Rewrites /d/<token> and /konto/login/<token> in the message and its arguments (tuple or gunicorn's atom dict)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.msg)

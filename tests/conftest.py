@@ -170,7 +170,7 @@ def voice_body(phone: str, message_id: str, media_id: str) -> dict[str, Any]:
     """The recorded voice-note webhook, re-addressed to a sender, message id and media id."""
     body = copy.deepcopy(load_payload("message.json", "voice"))
     value = body["entry"][0]["changes"][0]["value"]
-    value["contacts"][0]["wa_id"] = phone.lstrip("+")
+    value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
     message = value["messages"][0]
     message.update({"from": phone.lstrip("+"), "id": message_id})
     message["audio"]["id"] = media_id
@@ -222,7 +222,7 @@ def text_body(phone: str, message_id: str, text: str) -> dict[str, Any]:
     """The recorded text-message webhook, re-addressed to a sender, message id and text."""
     body = copy.deepcopy(load_payload("message.json", "text"))
     value = body["entry"][0]["changes"][0]["value"]
-    value["contacts"][0]["wa_id"] = phone.lstrip("+")
+    value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
     value["messages"][0].update({"from": phone.lstrip("+"), "id": message_id, "text": {"body": text}})
     return body
 

@@ -52,7 +52,7 @@ def test_code_typed_into_the_chat_verifies_and_welcomes(
     assert "automatisiertes KI-System" in welcome and "/datenschutz" in welcome and "30 Tagen" in welcome
     with get_services(app).db.session() as session:
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-        assert actions == ["code_sent", "code_entered"]
+        assert actions == ["tenant_created", "code_sent", "code_entered"]
         assert session.scalar(select(func.count()).select_from(InboundMessage)
                               .where(InboundMessage.body_sealed.is_not(None))) == 0  # text forgotten
 

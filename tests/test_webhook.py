@@ -131,3 +131,16 @@ def test_user_id_is_kept_so_a_message_without_number_finds_its_tenant(
         stored = session.get_one(Tenant, tenant)
         assert stored.wa_user_hmac and user_id not in stored.wa_user_hmac
 
+
+
+def test_a_user_id_already_kept_for_another_tenant_does_not_break_the_batch(
+        app: Flask, add_tenant: Callable[..., int], post_webhook: Callable[..., Any]) -> None:
+    first, second = add_tenant(), add_tenant(phone="+4915112345678", company="Sanitär Kurz")
+    shared_user_id = "US.13491208655302741918"
+    for phone, message_id in ((TENANT_PHONE, "wamid.a"), ("+4915112345678", "wamid.b")):
+        body = voice_body(phone, message_id, "media-1")
+        body["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"] = shared_user_id
+        assert post_webhook(body).status_code == 200
+    with get_services(app).db.session() as session:
+        rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        assert [r.tenant_id for r in rows] == [first, second]

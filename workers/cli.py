@@ -16,6 +16,7 @@ from werkzeug.serving import run_simple
 
 from services import get_services
 from store import StoreError
+from store.audit import CLI_ACTOR, record_audit
 from store.tenants import add_tenant
 from workers.retention import purge_content, schedule_sweep
 
@@ -81,6 +82,7 @@ def register_commands(app: Flask) -> None:
             with services.db.session() as session:
                 tenant = add_tenant(session, services.cipher, phone, **profile)
                 tenant_id = tenant.id
+                record_audit(session, CLI_ACTOR, "tenant_created", tenant_id, verified=bool(profile.get("verified")))
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"tenant {tenant_id} created" + (" (verified)" if profile.get("verified") else ""))

@@ -44,7 +44,10 @@ def resolve_tenants(session: Session, cipher: ContentCipher, incoming: list[Inco
     for item in incoming:
         tenant = by_phone.get(phones.get(item.phone or "", "")) or by_user.get(users.get(item.user_id or "", ""))
         if tenant is not None and item.phone and item.user_id and tenant.phone_hmac == phones[item.phone]:
-            tenant.wa_user_hmac = users[item.user_id]  # keep the user id for messages without a number
+            owner = by_user.get(users[item.user_id])
+            if owner is None or owner is tenant:  # keep the user id for messages without a number
+                tenant.wa_user_hmac = users[item.user_id]
+                by_user[users[item.user_id]] = tenant
         result.append(tenant)
     return result
 

@@ -1,0 +1,107 @@
+"""The support CLI: staff enrolment and the console's tenant actions, as an operator runs them."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pyotp
+import pytest
+from click.testing import Result
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.conftest import TENANT_PHONE
+from tests.fakes.whatsapp import FakeWhatsApp
+from tests.test_support import Staff, log_in, logged_in, sent_code
+
+
+def run(app: Flask, *args: str, input: str | None = None) -> Result:
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+@pytest.fixture
+def unverified(add_tenant: Callable[..., int]) -> int:
+    return add_tenant(verified=False)
+
+
+def test_support_user_add_shows_the_totp_enrolment_once_and_the_account_works(
+        app: Flask, client: FlaskClient, tmp_path: Path) -> None:
+    qr = tmp_path / "anna.svg"
+    password = "ein-langes-geheimes-Passwort"
+    result = run(app, "support-user", "add", "--email", "Anna@Support.example", "--name", "Anna Admin",
+                 "--qr-file", str(qr), input=f"{password}\n{password}\n")  # prompted twice
+    assert result.exit_code == 0, result.output
+    assert "staff user 1 created" in result.output and f"QR code written to {qr}" in result.output
+    uri = next(line for line in result.output.splitlines() if line.startswith("otpauth://totp/"))
+    query = parse_qs(urlparse(uri).query)
+    assert query["issuer"] == ["Sprachrechnung Support"] and "anna%40support.example" in uri.lower()
+    svg = qr.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and oct(qr.stat().st_mode)[-3:] == "600"
+    staff = Staff("anna@support.example", password, query["secret"][0])
+    assert log_in(client, staff).status_code == 302 and logged_in(client)
+    assert pyotp.TOTP(staff.secret).now() not in run(app, "audit", "list").output  # the secret is never logged
+
+
+def test_support_user_add_refuses_short_passwords_and_duplicates(app: Flask) -> None:
+    result = run(app, "support-user", "add", "--email", "a@b.de", "--name", "A", "--password", "kurz")
+    assert result.exit_code == 1 and "at least 12 characters" in result.output
+    assert run(app, "support-user", "add", "--email", "a@b.de", "--name", "A", "--password", "x" * 12).exit_code == 0
+    result = run(app, "support-user", "add", "--email", "A@B.de", "--name", "A", "--password", "y" * 12)
+    assert result.exit_code == 1 and "exists already" in result.output
+
+
+def test_send_code_and_verify_by_cli(app: Flask, unverified: int, whatsapp_fake: FakeWhatsApp) -> None:
+    result = run(app, "tenant", "send-code", str(unverified))
+    assert result.exit_code == 0 and "code sent" in result.output
+    code = sent_code(whatsapp_fake, TENANT_PHONE)
+    wrong = "000000" if code != "000000" else "111111"
+    result = run(app, "tenant", "verify", str(unverified), "--code", wrong)
+    assert result.exit_code == 1 and "wrong code: 4 attempt(s) left" in result.output
+    assert "unverified" in run(app, "tenant", "list").output
+    result = run(app, "tenant", "verify", str(unverified), "--code", code)
+    assert result.exit_code == 0 and "number verified" in result.output
+    listing = run(app, "tenant", "list").output
+    assert "Elektro Meier GmbH" in listing and " verified " in listing
+    audit = run(app, "audit", "list", "--tenant", str(unverified)).output.splitlines()
+    assert [line.split()[4] for line in audit] == ["code_entered", "code_entered", "code_sent", "tenant_created"]
+    assert all(line.split()[3] == "cli" for line in audit) and "outcome=verified" in audit[0]
+
+
+def test_send_code_limits_and_unknown_tenant(app: Flask, unverified: int, whatsapp_fake: FakeWhatsApp) -> None:
+    for _ in range(3):
+        assert run(app, "tenant", "send-code", str(unverified)).exit_code == 0
+    result = run(app, "tenant", "send-code", str(unverified))
+    assert result.exit_code == 1 and "at most 3 codes" in result.output and len(whatsapp_fake.sent) == 3
+    result = run(app, "tenant", "send-code", "999")
+    assert result.exit_code == 1 and "no such tenant" in result.output
+    result = run(app, "tenant", "send-code", str(unverified), "--phone", "12")
+    assert result.exit_code == 1 and "not a valid phone number" in result.output
+
+
+def test_disable_and_enable_by_cli(app: Flask, tenant: int) -> None:
+    assert "disabled" in run(app, "tenant", "disable", str(tenant)).output
+    assert "verified, disabled" in run(app, "tenant", "list").output
+    assert "was already disabled" in run(app, "tenant", "disable", str(tenant)).output
+    assert f"tenant {tenant}: enabled" in run(app, "tenant", "enable", str(tenant)).output
+    assert "disabled" not in run(app, "tenant", "list").output
+    audit = run(app, "audit", "list").output
+    assert audit.index("tenant_enabled") < audit.index("tenant_disabled")  # newest first
+
+
+def test_edit_by_cli_validates_and_audits(app: Flask, tenant: int) -> None:
+    result = run(app, "tenant", "edit", str(tenant), "--hourly-rate", "72,50", "--city", "Köln")
+    assert result.exit_code == 0 and f"tenant {tenant}: changed hourly_rate" in result.output
+    result = run(app, "tenant", "edit", str(tenant), "--iban", "DE00", "--email", "nope")
+    assert result.exit_code == 1 and "iban invalid" in result.output and "email invalid" in result.output
+    result = run(app, "tenant", "edit", str(tenant), "--tax-number", "")
+    assert result.exit_code == 1 and "tax_number required" in result.output  # no VAT id either
+    assert "fields=['hourly_rate']" in run(app, "audit", "list").output
+
+
+def test_messages_by_cli_show_metadata_only(app: Flask, tenant: int, send_text: Callable[..., Any]) -> None:
+    send_text("Rechnung an Erika Mustermann, Gartenstraße 7")
+    output = run(app, "tenant", "messages", str(tenant)).output
+    assert "text" in output and "received" in output and "attempts=0" in output
+    assert "Mustermann" not in output and "Gartenstraße" not in output
