@@ -20,8 +20,6 @@ from store.accounts import (
     PROFILE_FIELDS,
     LogoRejected,
     ProfileInvalid,
-    SameNumber,
-    check_new_number,
     end_account_session,
     find_account_tenant,
     find_downloadable_invoice,
@@ -35,7 +33,7 @@ from store.accounts import (
 from store.audit import record_audit
 from store.models import Tenant, utcnow
 from store.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
-from store.tenants import InvalidPhone, PhoneTaken
+from store.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number
 from whatsapp import WhatsAppError
 from workers.onboarding import check_code, send_code
 

@@ -17,17 +17,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from handlers.csrf import check_csrf
 from services import get_services
-from store.models import Tenant
-from store.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
-from store.staff import (
+from store.console import (
     PROFILE_FIELDS,
     InvalidProfile,
-    LoginOutcome,
-    authenticate,
-    check_new_number,
     clean_profile,
     create_tenant,
-    find_active_staff,
     list_audit,
     list_tenants,
     recent_messages,
@@ -35,7 +29,10 @@ from store.staff import (
     set_tenant_active,
     update_tenant,
 )
-from store.tenants import InvalidPhone, PhoneTaken, normalise_phone
+from store.models import Tenant
+from store.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
+from store.staff import LoginOutcome, authenticate, find_active_staff
+from store.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone
 from whatsapp import GraphError
 from workers.onboarding import check_code, send_code
 
@@ -214,7 +211,9 @@ def tenant_send_code(tenant_id: int) -> BaseResponse:
     try:
         with services.db.session() as db:
             db.get_one(Tenant, tenant_id)
-            phone = check_new_number(db, services.cipher, tenant_id, new_number) if new_number else None
+            phone = None
+            if new_number:
+                phone = check_new_number(db, services.cipher, tenant_id, new_number, allow_same=True)
         send_code(services, tenant_id, g.staff_email, phone)
         flash("Code gesendet" + (f" an {phone}" if phone else "") + ". Er ist 10 Minuten gültig.", "ok")
     except InvalidPhone:

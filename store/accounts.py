@@ -14,11 +14,10 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import StoreError
-from store.crypto import ContentCipher, hash_token
+from store.crypto import hash_token
 from store.db import execute_count
 from store.models import DataKey, Invoice, InvoiceState, LoginLink, MagicLink, Tenant, utcnow
 from store.otp import open_challenge
-from store.tenants import PhoneTaken, normalise_phone
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +53,6 @@ class ProfileInvalid(StoreError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("invalid profile: " + ", ".join(f"{name} ({reason})" for name, reason in errors.items()))
         self.errors = errors
-
-
-class SameNumber(StoreError):
-    def __init__(self) -> None:
-        super().__init__("this is already the tenant's WhatsApp number")
 
 
 @dataclass(frozen=True)
@@ -142,17 +136,6 @@ def find_downloadable_invoice(session: Session, tenant_id: int, invoice_id: str)
     return session.scalar(select(Invoice).join(DataKey, DataKey.invoice_id == Invoice.id)
                           .where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id,
                                  Invoice.state != InvoiceState.DELETED))
-
-
-def check_new_number(session: Session, cipher: ContentCipher, tenant_id: int, raw: str) -> str:
-    """The E.164 form of a number the tenant may switch to; InvalidPhone, SameNumber or PhoneTaken otherwise."""
-    e164 = normalise_phone(raw.strip())
-    owner = session.scalar(select(Tenant.id).where(Tenant.phone_hmac == cipher.pseudonym(e164)))
-    if owner == tenant_id:
-        raise SameNumber()
-    if owner is not None:
-        raise PhoneTaken()
-    return e164
 
 
 def find_pending_number(session: Session, tenant: Tenant) -> str | None:

@@ -23,6 +23,23 @@ class PhoneTaken(StoreError):
         super().__init__("this WhatsApp number already belongs to another tenant")
 
 
+class SameNumber(StoreError):
+    def __init__(self) -> None:
+        super().__init__("this is already the tenant's WhatsApp number")
+
+
+def check_new_number(session: Session, cipher: ContentCipher, tenant_id: int, raw: str,
+                     allow_same: bool = False) -> str:
+    """E.164 form of a number the tenant may switch to; InvalidPhone, SameNumber or PhoneTaken otherwise."""
+    e164 = normalise_phone(raw.strip())
+    owner = session.scalar(select(Tenant.id).where(Tenant.phone_hmac == cipher.pseudonym(e164)))
+    if owner == tenant_id and not allow_same:
+        raise SameNumber()
+    if owner is not None and owner != tenant_id:
+        raise PhoneTaken()
+    return e164
+
+
 def normalise_phone(raw: str, region: str = "DE") -> str:
     """E.164 form of a number; raise InvalidPhone otherwise."""
     try:

@@ -14,11 +14,8 @@ from sqlalchemy.exc import NoResultFound
 from services import get_services
 from store import StoreError
 from store.audit import CLI_ACTOR
-from store.otp import VerifyOutcome
-from store.staff import (
-    check_new_number,
+from store.console import (
     clean_profile,
-    create_staff,
     list_audit,
     list_tenants,
     recent_messages,
@@ -26,6 +23,9 @@ from store.staff import (
     set_tenant_active,
     update_tenant,
 )
+from store.otp import VerifyOutcome
+from store.staff import create_staff
+from store.tenants import check_new_number
 from whatsapp import GraphError
 from workers.onboarding import check_code, send_code
 
@@ -78,7 +78,7 @@ def send_tenant_code(tenant_id: int, phone: str | None) -> None:
     services = get_services()
     if phone:
         with services.db.session() as session:
-            phone = check_new_number(session, services.cipher, tenant_id, phone)
+            phone = check_new_number(session, services.cipher, tenant_id, phone, allow_same=True)
     send_code(services, tenant_id, CLI_ACTOR, phone)
 
 
