@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     whatsapp_otp_template: str = "verification_code"
     support_contact: str = "support@sprachrechnung.de"
     smtp_url: str | None = None
+    mail_from: str = "Sprachrechnung <no-reply@sprachrechnung.de>"
     openai_api_key: str = "unset"
     openai_base_url: str | None = None
     anthropic_api_key: str = "unset"

@@ -5,9 +5,11 @@ import re
 from typing import TYPE_CHECKING
 
 from store.accounts import create_login_link
-from store.models import Outcome
+from store.models import Outcome, Tenant
 from store.otp import VerifyOutcome
+from workers.mail import send_mail
 from workers.onboarding import check_code
+from workers.texts import render_text
 
 if TYPE_CHECKING:
     from services import Services
@@ -35,10 +37,24 @@ def answer_text(services: Services, claimed: Claimed) -> Outcome:
         reply(services, claimed, "no_challenge")
         return Outcome.HINT_SENT
     if text.upper().rstrip(".!") in ACCOUNT_COMMANDS:
-        with services.db.session() as session:
-            token = create_login_link(session, claimed.tenant_id)
-        link = f"{services.settings.public_base_url.rstrip('/')}/konto/login/{token}"
-        reply(services, claimed, "account_link", link=link)
+        send_account_link(services, claimed)
         return Outcome.ACCOUNT_LINK_SENT
     reply(services, claimed, "hint")
     return Outcome.HINT_SENT
+
+
+def send_account_link(services: Services, claimed: Claimed) -> None:
+    """A single-use login link: by e-mail when SMTP_URL is set (the chat says where it went), else in the chat."""
+    from workers.pipeline import reply
+
+    with services.db.session() as session:
+        token = create_login_link(session, claimed.tenant_id)
+        email = session.get_one(Tenant, claimed.tenant_id).email
+    link = f"{services.settings.public_base_url.rstrip('/')}/konto/login/{token}"
+    s = services.settings
+    if not s.smtp_url:
+        reply(services, claimed, "account_link", link=link)
+        return
+    send_mail(s.smtp_url, s.mail_from, email, render_text("account_mail_subject", claimed.language),
+              render_text("account_link", claimed.language, link=link), timeout=s.http_timeout)
+    reply(services, claimed, "account_link_mailed", email=email)

@@ -37,6 +37,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "no_challenge": "Deine Nummer ist noch nicht bestätigt. Bitte wende dich an den Support, um einen Code zu "
                         "bekommen.",
         "account_link": "Hier ist dein Link zum Konto (15 Minuten gültig, nur einmal nutzbar):\n{link}",
+        "account_link_mailed": "Ich habe dir den Link zu deinem Konto per E-Mail an {email} geschickt "
+                               "(15 Minuten gültig, nur einmal nutzbar).",
+        "account_mail_subject": "Dein Link zum Konto",
     },
     "en": {
         "invoice_ready": "✅ Invoice {number} for {customer}, {gross}, is ready:\n{link}\n\n"
@@ -64,6 +67,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "code_locked": "Too many wrong codes. Please contact support to get a new code.",
         "no_challenge": "Your number is not verified yet. Please contact support to get a code.",
         "account_link": "Here is the link to your account (valid 15 minutes, single use):\n{link}",
+        "account_link_mailed": "I have e-mailed the link to your account to {email} (valid 15 minutes, single use).",
+        "account_mail_subject": "Your account link",
     },
 }
 
