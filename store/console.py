@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store import StoreError
+from store.accounts import find_iban_problem
 from store.audit import record_audit
 from store.crypto import ContentCipher
 from store.models import AuditEntry, InboundMessage, Tenant, utcnow
@@ -51,6 +52,8 @@ def _clean_text(key: str, raw: object) -> tuple[str | None, str | None]:
         return None, "required" if key in REQUIRED else None
     if len(value) > TEXT_LIMITS[key]:
         return None, "too_long"
+    if key == "iban":  # the same IBAN rule as the account page (length per country, mod-97)
+        return (None, "invalid") if find_iban_problem(value) else (value, None)
     pattern = PATTERNS.get(key)
     return (None, "invalid") if pattern and not pattern.fullmatch(value) else (value, None)
 
