@@ -58,7 +58,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.extensions["services"] = Services(settings, instance, content_key)
 
-    from handlers import account, download, health, pages, support, webhook
+    from handlers import (
+        account,
+        download,
+        export,
+        health,
+        pages,
+        support,
+        support_privacy,  # noqa: F401  (adds the deletion routes to support.bp)
+        webhook,
+    )
     from handlers.logfilter import install_token_filter
 
     install_token_filter()
@@ -68,6 +77,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(pages.bp)
     app.register_blueprint(support.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(export.bp)
 
     from workers import cli, cli_support
 

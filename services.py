@@ -26,7 +26,8 @@ class Services:
     def __init__(self, settings: Settings, instance_path: Path, master_key: str) -> None:
         self.settings = settings
         self.instance_path = instance_path
-        self.cipher = ContentCipher(parse_master_key(master_key))
+        key_dir = Path(settings.key_dir) if settings.key_dir else instance_path / "keys"
+        self.cipher = ContentCipher(parse_master_key(master_key), key_dir)
 
     @cached_property
     def db(self) -> Database:

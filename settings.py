@@ -29,7 +29,9 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = None
     transcribe_model: str = "whisper-1"
     extract_model: str = "claude-sonnet-4-6"
-    retention_days: int = Field(30, ge=1, le=30)
+    retention_days: int = Field(30, ge=1, le=30, description="upper bound and default of the tenants' retention")
+    key_dir: str | None = Field(None, description="per-invoice key files; keep out of database backups")
+    export_hours: int = Field(24, ge=1, le=72)
     link_days: int = Field(7, ge=1, le=30)
     download_grace_seconds: int = Field(0, ge=0, le=3600)
     http_timeout: float = 10.0

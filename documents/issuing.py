@@ -14,7 +14,8 @@ from extraction.models import InvoiceFields
 from services import Services
 from store.content import seal_contents
 from store.links import create_magic_link
-from store.models import Invoice, Tenant
+from store.models import Invoice, Tenant, utcnow
+from store.tenants import retention_days_of
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +47,9 @@ def build_document(tenant: Tenant, fields: InvoiceFields, totals: Totals, number
                            job_title=fields.job_title, notes=fields.notes, totals=totals)
 
 
-def link_expiry(services: Services, created_at: dt.datetime) -> dt.datetime:
+def link_expiry(services: Services, invoice: Invoice) -> dt.datetime:
     """Seven days (LINK_DAYS) or the end of retention, whichever comes first."""
-    s = services.settings
-    return created_at + dt.timedelta(days=min(s.link_days, s.retention_days))
+    return min(invoice.created_at + dt.timedelta(days=services.settings.link_days), invoice.expires_at)
 
 
 def issue_invoice(services: Services, tenant_id: int, inbound_id: int | None, transcript: str,
@@ -61,15 +61,18 @@ def issue_invoice(services: Services, tenant_id: int, inbound_id: int | None, tr
         totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
         number = format_invoice_number(tenant.number_format, counter, issue_date)
         pdf = render_invoice_pdf(build_document(tenant, fields, totals, number, issue_date))
-        invoice = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, number=number)
+        now = utcnow()
+        expires_at = now + dt.timedelta(days=retention_days_of(tenant, services.settings.retention_days))
+        invoice = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, number=number, created_at=now,
+                          expires_at=expires_at)
         session.add(invoice)
         session.flush()
-        seal_contents(session, services.cipher, invoice.id, {
+        seal_contents(session, services.cipher, invoice.id, expires_at, {
             "transcript": transcript.encode(),
             "fields": fields.model_dump_json().encode(),
             "pdf": pdf,
         })
-        token = create_magic_link(session, invoice.id, link_expiry(services, invoice.created_at))
+        token = create_magic_link(session, invoice.id, link_expiry(services, invoice))
     logger.info("invoice %s issued (%d bytes PDF)", invoice.id, len(pdf))
     assert fields.customer is not None
     return IssuedInvoice(invoice.id, number, token, totals.gross, fields.customer.name)

@@ -31,9 +31,10 @@ from store.accounts import (
     update_profile,
 )
 from store.audit import record_audit
+from store.erasure import list_receipts
 from store.models import Tenant, utcnow
 from store.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
-from store.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number
+from store.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number, open_phone
 from whatsapp import WhatsAppError
 from workers.onboarding import check_code, send_code
 
@@ -73,14 +74,17 @@ def render_notice_page(page: str, status: int, lang: str | None = None) -> Respo
 def render_home(status: int = 200, notice: str | None = None, form: dict[str, str] | None = None,
                 **params: Any) -> Response:
     """The account page, or the 'send KONTO' page without a valid login."""
-    with get_services().db.session() as db:
+    services = get_services()
+    with services.db.session() as db:
         tenant = find_logged_in(db)
         if tenant is None:
             return render_notice_page("guest", 200 if status == 200 else 403)
         logo = f"data:{tenant.logo_mime};base64,{base64.b64encode(tenant.logo).decode()}" if tenant.logo else None
         html = render_template("account/home.html", lang=tenant.language, tenant=tenant, logo=logo,
                                invoices=list_pending_invoices(db, tenant.id), notice=notice, params=params,
-                               pending_number=find_pending_number(db, tenant), form=form or read_profile_values(tenant))
+                               phone=open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac),
+                               receipts=list_receipts(db, tenant.id), form=form or read_profile_values(tenant),
+                               pending_number=find_pending_number(db, services.cipher, tenant))
     return Response(html, status=status)
 
 

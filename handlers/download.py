@@ -10,6 +10,7 @@ from services import Services, get_services
 from store.content import delete_invoice_content, open_content
 from store.links import LinkState, find_link
 from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
+from store.tenants import retention_days_of
 from workers.queue import enqueue_content_deletion
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,9 @@ def show(token: str) -> Response:
             return _gone(state)
         invoice = session.get_one(Invoice, link.invoice_id)
         tenant = session.get_one(Tenant, invoice.tenant_id)
+        days = retention_days_of(tenant, services.settings.retention_days)
         html = render_template("download.html", number=invoice.number, company=tenant.company, lang=tenant.language,
-                               expires_at=link.expires_at, retention_days=services.settings.retention_days)
+                               expires_at=link.expires_at, retention_days=days)
     return Response(html, headers=NO_STORE)
 
 
@@ -45,7 +47,7 @@ def take_pdf(services: Services, session: Session, invoice: Invoice) -> bytes:
         invoice.downloaded_at = utcnow()
         invoice.state = InvoiceState.DOWNLOADED
     if services.settings.download_grace_seconds == 0:
-        delete_invoice_content(session, invoice, DeletionTrigger.DOWNLOAD)
+        delete_invoice_content(session, services.cipher, invoice, DeletionTrigger.DOWNLOAD)
     return pdf
 
 

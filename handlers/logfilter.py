@@ -1,11 +1,13 @@
-"""Keep magic-link tokens out of access logs (werkzeug and gunicorn)."""
+"""Keep tokens out of access logs (werkzeug and gunicorn), and request bodies out of client debug logs."""
 from __future__ import annotations
 
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"(/d/|/konto/login/)[A-Za-z0-9_\-]+")
+TOKEN_PATH = re.compile(r"(/d/|/konto/login/|/export/)[A-Za-z0-9_\-]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+# at DEBUG these log request bodies (transcripts, fields) or signed media URLs
+CLIENT_LOGGERS = ("openai", "anthropic", "httpx", "httpcore", "urllib3")
 
 
 def redact(value: object) -> object:
@@ -25,7 +27,9 @@ class RedactTokens(logging.Filter):
 
 
 def install_token_filter() -> None:
-    """Attach the filter once to every access logger."""
+    """Attach the filter once to every access logger; cap the HTTP clients' loggers at WARNING."""
+    for name in CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ACCESS_LOGGERS:
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactTokens) for f in logger.filters):

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from handlers.csrf import check_csrf
 from services import get_services
+from store.accounts import find_pending_number
 from store.console import (
     PROFILE_FIELDS,
     InvalidProfile,
@@ -29,10 +30,11 @@ from store.console import (
     set_tenant_active,
     update_tenant,
 )
+from store.erasure import list_receipts
 from store.models import Tenant
 from store.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
 from store.staff import LoginOutcome, authenticate, find_active_staff
-from store.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone
+from store.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone, open_phone
 from whatsapp import GraphError
 from workers.onboarding import check_code, send_code
 
@@ -175,12 +177,16 @@ def tenant_create() -> BaseResponse | tuple[str, int]:
 
 @bp.get("/tenants/<int:tenant_id>")
 def tenant(tenant_id: int) -> str:
-    with get_services().db.session() as db:
+    services = get_services()
+    with services.db.session() as db:
         record = db.get_one(Tenant, tenant_id)
         challenge = open_challenge(db, tenant_id)
         audit = list_audit(db, tenant_id, limit=50)
-    return render_template("support/tenant.html", tenant=record, challenge=challenge, audit=audit,
-                           max_failures=MAX_FAILURES)
+        phone = None if record.offboarded_at else open_phone(services.cipher, record.phone_sealed, record.phone_hmac)
+        new_number = find_pending_number(db, services.cipher, record) if phone else None
+        receipts = list_receipts(db, tenant_id)
+    return render_template("support/tenant.html", tenant=record, challenge=challenge, audit=audit, phone=phone,
+                           new_number=new_number, receipts=receipts, max_failures=MAX_FAILURES)
 
 
 @bp.get("/tenants/<int:tenant_id>/edit")

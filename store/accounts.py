@@ -14,10 +14,11 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import StoreError
-from store.crypto import hash_token
+from store.crypto import ContentCipher, hash_token
 from store.db import execute_count
-from store.models import DataKey, Invoice, InvoiceState, LoginLink, MagicLink, Tenant, utcnow
+from store.models import DataKey, Invoice, InvoiceState, LinkPurpose, LoginLink, MagicLink, Tenant, utcnow
 from store.otp import open_challenge
+from store.tenants import open_phone
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ LOGIN_TTL = dt.timedelta(minutes=15)
 LOGO_MAX_BYTES = 512 * 1024
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 PROFILE_FIELDS = ("company", "street", "postal_code", "city", "tax_number", "vat_id", "iban", "bic", "email",
-                  "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language")
+                  "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language", "retention_days")
 FORMATS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
            "tax_number": re.compile(r"\d[\d/ ]{8,16}\d"), "vat_id": re.compile(r"[A-Z]{2}[A-Z0-9]{2,12}"),
            "bic": re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")}
@@ -74,21 +75,24 @@ def create_login_link(session: Session, tenant_id: int, now: dt.datetime | None 
     return token
 
 
-def find_login_link(session: Session, token: str, now: dt.datetime | None = None) -> LoginLink | None:
+def find_login_link(session: Session, token: str, now: dt.datetime | None = None,
+                    purpose: LinkPurpose = LinkPurpose.LOGIN) -> LoginLink | None:
     """The unused, unexpired link of an active tenant, without side effects (safe for GET)."""
     if not token or len(token) > 100:
         return None
-    link = session.scalar(select(LoginLink).where(LoginLink.token_hash == hash_token(token)))
+    link = session.scalar(select(LoginLink).where(LoginLink.token_hash == hash_token(token),
+                                                  LoginLink.purpose == purpose))
     if link is None or link.used_at is not None or link.expires_at <= (now or utcnow()):
         return None
     tenant = session.get(Tenant, link.tenant_id)
     return link if tenant is not None and tenant.active else None
 
 
-def redeem_login_link(session: Session, token: str, now: dt.datetime | None = None) -> LoginLink | None:
+def redeem_login_link(session: Session, token: str, now: dt.datetime | None = None,
+                      purpose: LinkPurpose = LinkPurpose.LOGIN) -> LoginLink | None:
     """Mark a valid link used (atomically: two clicks cannot both win) and return it."""
     now = now or utcnow()
-    link = find_login_link(session, token, now)
+    link = find_login_link(session, token, now, purpose)
     if link is None:
         return None
     claim = update(LoginLink).where(LoginLink.id == link.id, LoginLink.used_at.is_(None)).values(used_at=now)
@@ -138,10 +142,12 @@ def find_downloadable_invoice(session: Session, tenant_id: int, invoice_id: str)
                                  Invoice.state != InvoiceState.DELETED))
 
 
-def find_pending_number(session: Session, tenant: Tenant) -> str | None:
+def find_pending_number(session: Session, cipher: ContentCipher, tenant: Tenant) -> str | None:
     """The new number a code was sent to and not yet confirmed, if a number change is under way."""
     challenge = open_challenge(session, tenant.id)
-    return challenge.phone if challenge is not None and challenge.phone != tenant.phone else None
+    if challenge is None or challenge.phone_hmac == tenant.phone_hmac:
+        return None
+    return open_phone(cipher, challenge.phone_sealed, challenge.phone_hmac)
 
 
 def save_logo(session: Session, tenant_id: int, data: bytes) -> str:
@@ -201,6 +207,7 @@ def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]
     rate = read_amount(raw["hourly_rate"]) if raw["hourly_rate"] else None
     vat_rate = read_amount(raw["vat_rate"])
     terms = int(raw["payment_terms_days"]) if re.fullmatch(r"\d{1,3}", raw["payment_terms_days"]) else -1
+    retention = int(raw["retention_days"] or 30) if re.fullmatch(r"\d{0,2}", raw["retention_days"]) else 0
     problems = {
         "company": find_field_problem(raw["company"], 200), "street": find_field_problem(raw["street"], 200),
         "city": find_field_problem(raw["city"], 100), "email": find_field_problem(raw["email"], 200, FORMATS["email"]),
@@ -211,6 +218,7 @@ def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]
         "hourly_rate": "range" if raw["hourly_rate"] and (rate is None or not 0 <= rate <= 1000) else None,
         "vat_rate": None if vat_rate in VAT_RATES else "choice",
         "payment_terms_days": None if 0 <= terms <= 90 else "range",
+        "retention_days": None if 1 <= retention <= 30 else "range",
         "number_format": None if is_valid_number_format(raw["number_format"]) else "format",
         "language": None if raw["language"] in ("de", "en") else "choice",
     }
@@ -221,7 +229,7 @@ def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]
             "city": raw["city"], "email": raw["email"], "tax_number": raw["tax_number"] or None,
             "vat_id": vat_id or None, "iban": iban, "bic": bic or None, "hourly_rate": rate, "vat_rate": vat_rate,
             "small_business": form.get("small_business") in ("on", "1", "true"), "payment_terms_days": terms,
-            "number_format": raw["number_format"], "language": raw["language"]}
+            "number_format": raw["number_format"], "language": raw["language"], "retention_days": retention}
 
 
 def update_profile(session: Session, tenant_id: int, form: Mapping[str, str]) -> Tenant:

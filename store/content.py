@@ -1,7 +1,9 @@
 """Sealed invoice content: store under a fresh data key, read, and delete with a receipt."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections import Counter
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -23,41 +25,60 @@ from store.models import (
 logger = logging.getLogger(__name__)
 
 
-def seal_contents(session: Session, cipher: ContentCipher, invoice_id: str, contents: dict[str, bytes]) -> None:
-    """Encrypt each category under one new data key bound to the invoice id."""
-    data_key, wrapped = cipher.new_wrapped_key()
-    session.add(DataKey(invoice_id=invoice_id, wrapped_key=wrapped))
+def seal_contents(session: Session, cipher: ContentCipher, invoice_id: str, expires_at: dt.datetime,
+                  contents: dict[str, bytes]) -> None:
+    """Encrypt each category under one new data key bound to the invoice id; its key file expires with it."""
+    data_key, wrapped, key_ref = cipher.new_wrapped_key(invoice_id, expires_at)
+    session.add(DataKey(invoice_id=invoice_id, wrapped_key=wrapped, key_ref=key_ref))
     for category, plaintext in contents.items():
         sealed = cipher.seal(data_key, plaintext, f"{invoice_id}/{category}")
         session.add(SealedContent(invoice_id=invoice_id, category=category, ciphertext=sealed))
 
 
 def open_content(session: Session, cipher: ContentCipher, invoice_id: str, category: str) -> bytes:
-    """Decrypt one category; ContentGone when the key or the blob was deleted."""
+    """Decrypt one category; ContentGone when the key, its key file or the blob was deleted."""
     key_row = session.get(DataKey, invoice_id)
     blob = session.get(SealedContent, (invoice_id, category))
     if key_row is None or blob is None:
         raise ContentGone(invoice_id)
-    data_key = cipher.unwrap(key_row.wrapped_key, invoice_id)
+    data_key = cipher.unwrap(key_row.wrapped_key, invoice_id, key_row.key_ref)
     return cipher.open(data_key, blob.ciphertext, f"{invoice_id}/{category}")
 
 
-def delete_invoice_content(session: Session, invoice: Invoice, trigger: DeletionTrigger) -> DeletionReceipt | None:
-    """Shred the data key, delete blobs and links, and write a receipt; None if nothing was left."""
-    categories = list(session.scalars(select(SealedContent.category).where(SealedContent.invoice_id == invoice.id)))
+def shred_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) -> Counter[str]:
+    """Destroy the key file first (if the transaction then fails, deletion still wins), then keys and blobs."""
+    key_refs = list(session.scalars(select(DataKey.key_ref).where(DataKey.invoice_id == invoice.id)))
+    files = sum(cipher.destroy_key(ref) for ref in key_refs)
+    counts: Counter[str] = Counter(session.scalars(select(SealedContent.category)
+                                                   .where(SealedContent.invoice_id == invoice.id)))
     # links stay as spent hashes (no content) so that a used link can say so; the sweep drops them on expiry
     unused = MagicLink.invoice_id == invoice.id, MagicLink.used_at.is_(None)
-    links = execute_count(session, update(MagicLink).where(*unused).values(used_at=utcnow()))
-    keys = execute_count(session, delete(DataKey).where(DataKey.invoice_id == invoice.id))
+    counts["magic_link"] = execute_count(session, update(MagicLink).where(*unused).values(used_at=utcnow()))
+    counts["data_key"] = execute_count(session, delete(DataKey).where(DataKey.invoice_id == invoice.id))
+    counts["key_file"] = files
     session.execute(delete(SealedContent).where(SealedContent.invoice_id == invoice.id))
+    if invoice.state is not InvoiceState.DELETED:
+        counts["invoice"] = 1
     invoice.state = InvoiceState.DELETED
-    invoice.deleted_at = utcnow()
-    if not categories and not keys:
-        return None
-    counts = {category: 1 for category in categories}
-    counts.update({"data_key": keys, "magic_link": links})
-    receipt = DeletionReceipt(tenant_id=invoice.tenant_id, trigger=trigger, categories=counts)
+    invoice.deleted_at = invoice.deleted_at or utcnow()
+    return counts
+
+
+def write_receipt(session: Session, tenant_id: int | None, trigger: DeletionTrigger,
+                  counts: Counter[str]) -> DeletionReceipt:
+    """Proof of a deletion: trigger, categories and counts, never content."""
+    receipt = DeletionReceipt(tenant_id=tenant_id, trigger=trigger,
+                              categories={k: v for k, v in sorted(counts.items()) if v})
     session.add(receipt)
     session.flush()
-    logger.info("content of invoice %s deleted (trigger %s, receipt %s)", invoice.id, trigger.value, receipt.id)
+    logger.info("deletion receipt %s (trigger %s)", receipt.id, trigger.value)
     return receipt
+
+
+def delete_invoice_content(session: Session, cipher: ContentCipher, invoice: Invoice,
+                           trigger: DeletionTrigger) -> DeletionReceipt | None:
+    """Shred one invoice's content and write a receipt; None if nothing was left."""
+    counts = shred_invoice(session, cipher, invoice)
+    if not (counts["data_key"] or counts["key_file"] or counts["pdf"]):
+        return None
+    return write_receipt(session, invoice.tenant_id, trigger, counts)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import os
 import secrets
+from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from store import ContentGone
+from store.keyfiles import KeyFiles
 
 NONCE_BYTES = 12
 
@@ -34,23 +37,35 @@ def generate_master_key() -> str:
 
 
 class ContentCipher:
-    """Seals and opens content for one master key."""
+    """Seals and opens content for one master key; per-record wrapping keys live in `key_dir`."""
 
-    def __init__(self, master_key: bytes) -> None:
+    def __init__(self, master_key: bytes, key_dir: Path) -> None:
         self._master = master_key
+        self.key_files = KeyFiles(key_dir, master_key)
         self._pseudonym_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"pseudonym-v1").derive(master_key)
         self._field_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"fields-v1").derive(master_key)
 
-    def new_wrapped_key(self) -> tuple[bytes, bytes]:
-        """Return (data_key, wrapped_data_key)."""
+    def new_wrapped_key(self, record_id: str, expires_at: dt.datetime) -> tuple[bytes, bytes, str]:
+        """Return (data_key, wrapped_data_key, key_ref): the wrapping key is a new key file outside the database."""
         data_key = AESGCM.generate_key(bit_length=256)
-        return data_key, aes_key_wrap(self._master, data_key)
+        wrapping_key = AESGCM.generate_key(bit_length=256)
+        ref = self.key_files.make_ref(record_id, expires_at)
+        self.key_files.create(ref, wrapping_key)
+        return data_key, aes_key_wrap(wrapping_key, data_key), ref
 
-    def unwrap(self, wrapped: bytes, record_id: str) -> bytes:
+    def unwrap(self, wrapped: bytes, record_id: str, key_ref: str | None) -> bytes:
+        """The data key; ContentGone when its key file was destroyed (`key_ref` None: wrapped by the master)."""
+        wrapping_key = self._master if key_ref is None else self.key_files.load(key_ref)
+        if wrapping_key is None:
+            raise ContentGone(record_id)
         try:
-            return aes_key_unwrap(self._master, wrapped)
+            return aes_key_unwrap(wrapping_key, wrapped)
         except InvalidUnwrap as exc:
             raise ContentGone(record_id) from exc
+
+    def destroy_key(self, key_ref: str | None) -> bool:
+        """Crypto-shred one record outside the database; True if its key file existed."""
+        return key_ref is not None and self.key_files.destroy(key_ref)
 
     @staticmethod
     def seal(data_key: bytes, plaintext: bytes, associated: str) -> bytes:

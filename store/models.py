@@ -75,6 +75,10 @@ class Outcome(str, enum.Enum):
     APOLOGISED = "apologised"
     CODE_CHECKED = "code_checked"
     ACCOUNT_LINK_SENT = "account_link_sent"
+    EXPORT_LINK_SENT = "export_link_sent"
+    DELETION_ASKED = "deletion_asked"
+    DELETION_CANCELLED = "deletion_cancelled"
+    CONTENT_DELETED = "content_deleted"
 
 
 class InvoiceState(str, enum.Enum):
@@ -118,13 +122,16 @@ class Tenant(Base):
     number_format: Mapped[str] = mapped_column(String(60), default="RE-{YYYY}-{NNNN}")
     invoice_counter: Mapped[int] = mapped_column(default=0)
     vocabulary: Mapped[str | None] = mapped_column(String(500))
-    phone: Mapped[str] = mapped_column(String(20))
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # for replies; None once offboarded
     phone_hmac: Mapped[str] = mapped_column(String(64), unique=True)
     wa_user_hmac: Mapped[str | None] = mapped_column(String(64), unique=True)
     verified: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)  # support can disable a number
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(String(20))
+    retention_days: Mapped[int] = mapped_column(default=30)  # 1..30, capped by RETENTION_DAYS
+    delete_requested_at: Mapped[dt.datetime | None] = mapped_column()  # LÖSCHEN awaiting JA/NEIN
+    offboarded_at: Mapped[dt.datetime | None] = mapped_column()
     welcomed_at: Mapped[dt.datetime | None] = mapped_column()
     last_activity_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -141,11 +148,11 @@ class InboundMessage(Base):
     __tablename__ = "inbound_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    wa_message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    wa_message_hmac: Mapped[str] = mapped_column(String(64), unique=True)  # a wamid encodes the sender's number
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
     kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind))
     media_id: Mapped[str | None] = mapped_column(String(100))
-    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # text, encrypted, cleared once processed
+    body_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # wamid and text, encrypted, cleared when done
     state: Mapped[InboundState] = mapped_column(_enum(InboundState), default=InboundState.RECEIVED, index=True)
     outcome: Mapped[Outcome | None] = mapped_column(_enum(Outcome))
     error_code: Mapped[str | None] = mapped_column(String(100))
@@ -166,6 +173,7 @@ class Invoice(Base):
     number: Mapped[str] = mapped_column(String(60))
     state: Mapped[InvoiceState] = mapped_column(_enum(InvoiceState), default=InvoiceState.ISSUED, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # end of retention: content deleted by then
     downloaded_at: Mapped[dt.datetime | None] = mapped_column()
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
 
@@ -181,12 +189,13 @@ class SealedContent(Base):
 
 
 class DataKey(Base):
-    """The wrapped per-invoice data key; deleting it crypto-shreds the invoice's content."""
+    """The per-invoice data key, wrapped by a key file outside the database (`key_ref`); deleting either shreds."""
 
     __tablename__ = "data_keys"
 
     invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), primary_key=True)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    key_ref: Mapped[str | None] = mapped_column(String(60))
 
 
 class MagicLink(Base):
@@ -221,7 +230,7 @@ class OtpChallenge(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    phone: Mapped[str] = mapped_column(String(20))
+    phone_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     phone_hmac: Mapped[str] = mapped_column(String(64), index=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     failures: Mapped[int] = mapped_column(default=0)
@@ -250,14 +259,20 @@ class SenderNotice(Base):
     phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # only until the notice is sent
 
 
+class LinkPurpose(str, enum.Enum):
+    LOGIN = "login"
+    EXPORT = "export"
+
+
 class LoginLink(Base):
-    """A single-use login link to the tradesperson's account page; only its hash is stored."""
+    """A single-use link of a tenant's (account login or data export); only its hash is stored."""
 
     __tablename__ = "login_links"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(_enum(LinkPurpose), default=LinkPurpose.LOGIN)
     expires_at: Mapped[dt.datetime] = mapped_column()
     used_at: Mapped[dt.datetime | None] = mapped_column()
 

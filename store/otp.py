@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from store import StoreError
 from store.crypto import ContentCipher
 from store.models import OtpChallenge, OtpSend, Tenant, utcnow
-from store.tenants import PhoneTaken
+from store.tenants import PhoneTaken, seal_phone
 
 CODE_TTL = dt.timedelta(minutes=10)
 MAX_FAILURES = 5
@@ -63,8 +63,12 @@ def issue_code(session: Session, cipher: ContentCipher, tenant: Tenant, phone: s
                now: dt.datetime | None = None) -> tuple[OtpChallenge, str]:
     """A new code for `phone` (default: the tenant's number); a resend keeps the failure count."""
     now = now or utcnow()
-    phone = phone or tenant.phone
-    pseudonym = cipher.pseudonym(phone)
+    if phone is None:
+        pseudonym, sealed = tenant.phone_hmac, tenant.phone_sealed
+    else:
+        sealed, pseudonym = seal_phone(cipher, phone)
+    if sealed is None:
+        raise ChallengeLocked()
     hour_ago = now - dt.timedelta(hours=1)
     sends = list(session.scalars(select(OtpSend.sent_at).where(OtpSend.phone_hmac == pseudonym,
                                                                OtpSend.sent_at > hour_ago)
@@ -72,12 +76,12 @@ def issue_code(session: Session, cipher: ContentCipher, tenant: Tenant, phone: s
     if len(sends) >= MAX_SENDS_PER_HOUR:
         raise SendLimitReached(sends[0] + dt.timedelta(hours=1))
     challenge = open_challenge(session, tenant.id)
-    if challenge is not None and challenge.failures >= MAX_FAILURES and challenge.phone == phone:
+    if challenge is not None and challenge.failures >= MAX_FAILURES and challenge.phone_hmac == pseudonym:
         raise ChallengeLocked()
-    if challenge is None or challenge.phone != phone or challenge.failures >= MAX_FAILURES:
+    if challenge is None or challenge.phone_hmac != pseudonym or challenge.failures >= MAX_FAILURES:
         if challenge is not None:
             challenge.consumed_at = now  # superseded
-        challenge = OtpChallenge(tenant_id=tenant.id, phone=phone, phone_hmac=pseudonym, code_hash="",
+        challenge = OtpChallenge(tenant_id=tenant.id, phone_sealed=sealed, phone_hmac=pseudonym, code_hash="",
                                  expires_at=now + CODE_TTL, created_at=now)
         session.add(challenge)
         session.flush()
@@ -103,13 +107,14 @@ def verify_code(session: Session, cipher: ContentCipher, tenant: Tenant, code: s
         challenge.failures += 1
         remaining = MAX_FAILURES - challenge.failures
         return VerifyResult(VerifyOutcome.LOCKED if remaining == 0 else VerifyOutcome.WRONG, remaining)
-    changed = challenge.phone != tenant.phone
+    changed = challenge.phone_hmac != tenant.phone_hmac
     if changed:
         taken = session.scalar(select(func.count()).select_from(Tenant).where(
             Tenant.phone_hmac == challenge.phone_hmac, Tenant.id != tenant.id))
         if taken:
             return VerifyResult(VerifyOutcome.NUMBER_TAKEN)
-        tenant.phone, tenant.phone_hmac, tenant.wa_user_hmac = challenge.phone, challenge.phone_hmac, None
+        tenant.phone_sealed, tenant.phone_hmac = challenge.phone_sealed, challenge.phone_hmac
+        tenant.wa_user_hmac = None
     challenge.consumed_at = now
     tenant.verified = True
     return VerifyResult(VerifyOutcome.VERIFIED, number_changed=changed)

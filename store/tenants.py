@@ -23,6 +23,11 @@ class PhoneTaken(StoreError):
         super().__init__("this WhatsApp number already belongs to another tenant")
 
 
+class TenantGone(StoreError):
+    def __init__(self) -> None:
+        super().__init__("this tenant was offboarded; its number and profile are deleted")
+
+
 class SameNumber(StoreError):
     def __init__(self) -> None:
         super().__init__("this is already the tenant's WhatsApp number")
@@ -51,16 +56,33 @@ def normalise_phone(raw: str, region: str = "DE") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def add_tenant(session: Session, cipher: ContentCipher, phone: str, **profile: Any) -> Tenant:
-    """Create a tenant; the number is stored for replies and looked up only by its pseudonym."""
-    e164 = normalise_phone(phone)
+def retention_days_of(tenant: Tenant, cap: int) -> int:
+    """The tenant's retention in days (1..30), never above the platform's RETENTION_DAYS."""
+    return max(1, min(tenant.retention_days or cap, cap))
+
+
+def seal_phone(cipher: ContentCipher, e164: str) -> tuple[bytes, str]:
+    """(sealed number, pseudonym): the number is kept only encrypted, bound to its pseudonym."""
     pseudonym = cipher.pseudonym(e164)
+    return cipher.seal_field(e164, f"phone/{pseudonym}"), pseudonym
+
+
+def open_phone(cipher: ContentCipher, sealed: bytes | None, pseudonym: str) -> str:
+    """The number in clear, for sending to it or showing it to its owner; TenantGone once offboarded."""
+    if sealed is None:
+        raise TenantGone()
+    return cipher.open_field(sealed, f"phone/{pseudonym}")
+
+
+def add_tenant(session: Session, cipher: ContentCipher, phone: str, **profile: Any) -> Tenant:
+    """Create a tenant; the number is stored sealed for replies and looked up only by its pseudonym."""
+    sealed, pseudonym = seal_phone(cipher, normalise_phone(phone))
     if session.scalar(select(Tenant.id).where(Tenant.phone_hmac == pseudonym)) is not None:
         raise PhoneTaken()
     for key in ("hourly_rate", "vat_rate"):
         if profile.get(key) is not None:
             profile[key] = Decimal(str(profile[key]))
-    tenant = Tenant(phone=e164, phone_hmac=pseudonym, **{k: v for k, v in profile.items() if v is not None})
+    tenant = Tenant(phone_sealed=sealed, phone_hmac=pseudonym, **{k: v for k, v in profile.items() if v is not None})
     session.add(tenant)
     session.flush()
     return tenant

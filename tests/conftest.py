@@ -208,6 +208,19 @@ def run_worker(app: Flask) -> Callable[[], None]:
     return run
 
 
+def phone_of(app: Flask, tenant_id: int) -> str | None:
+    """The tenant's WhatsApp number, opened from its sealed column (None once offboarded)."""
+    from store.models import Tenant
+    from store.tenants import open_phone
+
+    services = get_services(app)
+    with services.db.session() as session:
+        tenant = session.get_one(Tenant, tenant_id)
+        if tenant.phone_sealed is None:
+            return None
+        return open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac)
+
+
 def start_worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`flask --app app worker --burst` as its own process, with the test's settings."""
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"], cwd=ROOT,

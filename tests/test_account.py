@@ -29,7 +29,7 @@ from store.models import (
     Tenant,
     utcnow,
 )
-from tests.conftest import TENANT_PHONE, load_cases
+from tests.conftest import TENANT_PHONE, load_cases, phone_of
 from tests.fakes.whatsapp import FakeWhatsApp
 
 CASES = [c for c in load_cases() if c["expected"] and c["language"] == "de"]
@@ -69,7 +69,8 @@ def make_invoice(app: Flask, send: Callable[..., str], run_worker: Callable[[], 
     send(case, phone)
     run_worker()
     with get_services(app).db.session() as session:
-        invoice = session.scalars(select(Invoice).join(Tenant).where(Tenant.phone == phone)
+        pseudonym = get_services(app).cipher.pseudonym(phone)
+        invoice = session.scalars(select(Invoice).join(Tenant).where(Tenant.phone_hmac == pseudonym)
                                   .order_by(Invoice.created_at.desc())).first()
     assert invoice is not None
     return invoice
@@ -312,17 +313,17 @@ def test_number_change_needs_the_code_sent_to_the_new_number(
     assert "Code per WhatsApp an die neue Nummer" in page.get_data(as_text=True)
     assert NEW_PHONE in page.get_data(as_text=True)
     code = read_sent_code(whatsapp_fake, NEW_PHONE)
-    assert load_tenant(app, tenant).phone == TENANT_PHONE  # nothing switched yet
+    assert phone_of(app, tenant) == TENANT_PHONE  # nothing switched yet
 
     wrong = client.post("/konto/nummer/code", data={"code": "000000" if code != "000000" else "111111",
                                                     "csrf_token": token})
     assert wrong.status_code == 422 and "noch 4 Versuche" in wrong.get_data(as_text=True)
-    assert load_tenant(app, tenant).phone == TENANT_PHONE
+    assert phone_of(app, tenant) == TENANT_PHONE
 
     right = client.post("/konto/nummer/code", data={"code": f"{code[:3]} {code[3:]}", "csrf_token": token},
                         follow_redirects=True)
     assert "WhatsApp-Nummer ist geändert" in right.get_data(as_text=True)
-    assert load_tenant(app, tenant).phone == NEW_PHONE
+    assert phone_of(app, tenant) == NEW_PHONE
     with get_services(app).db.session() as session:
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "number_changed")).one()
         assert (entry.actor, entry.tenant_id) == ("tenant", tenant)
@@ -352,7 +353,7 @@ def test_number_change_is_locked_after_five_wrong_codes(
     for attempt in (wrong, code):  # the fifth wrong code locks; then even the right one is refused
         page = client.post("/konto/nummer/code", data={"code": attempt, "csrf_token": token}).get_data(as_text=True)
         assert "Zu viele falsche Codes" in page
-    assert load_tenant(app, tenant).phone == TENANT_PHONE
+    assert phone_of(app, tenant) == TENANT_PHONE
     page = client.post("/konto/nummer/code", data={"code": "12ab", "csrf_token": token}).get_data(as_text=True)
     assert "6-stelligen Code" in page
 
@@ -384,7 +385,7 @@ def test_number_change_to_a_bad_or_taken_number_is_refused(
     response = client.post("/konto/nummer", data={"phone": phone, "csrf_token": token})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert [m for m in whatsapp_fake.sent if m.get("type") == "template"] == []
-    assert load_tenant(app, tenant).phone == TENANT_PHONE
+    assert phone_of(app, tenant) == TENANT_PHONE
 
 
 # forged posts --------------------------------------------------------------------------------------------------

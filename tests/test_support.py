@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 
 from services import get_services
 from store.models import AuditEntry, StaffUser, Tenant, utcnow
-from tests.conftest import TENANT_PHONE, load_cases
+from tests.conftest import TENANT_PHONE, load_cases, phone_of
 from tests.fakes.whatsapp import FakeWhatsApp
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -301,7 +301,7 @@ def test_code_to_a_new_number_switches_it_after_verification(app: Flask, console
     response = submit(console, f"{page}/send-code", page, phone="0171 2345678")
     assert "an +491712345678" in text_of(response)
     submit(console, f"{page}/verify", page, code=sent_code(whatsapp_fake, "+491712345678"))
-    assert tenant_state(app, tenant).phone == "+491712345678"
+    assert phone_of(app, tenant) == "+491712345678"
 
 
 def test_messages_screen_shows_metadata_never_content(

@@ -1,14 +1,16 @@
-"""Text messages: a typed verification code, the KONTO/ACCOUNT command, else a usage hint."""
+"""Text messages: a typed code, KONTO/ACCOUNT, DATEN/EXPORT, LÖSCHEN/DELETE with JA/NEIN, else a usage hint."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
 from store.accounts import create_login_link
-from store.models import Outcome, Tenant
+from store.models import Outcome, Tenant, utcnow
 from store.otp import VerifyOutcome
 from workers.mail import send_mail
 from workers.onboarding import check_code
+from workers.privacy import create_export_link, erase_content
 from workers.texts import render_text
 
 if TYPE_CHECKING:
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
 
 CODE = re.compile(r"^\s*(\d{3})\s?(\d{3})\s*$")
 ACCOUNT_COMMANDS = {"KONTO", "ACCOUNT"}
+EXPORT_COMMANDS = {"DATEN", "EXPORT"}
+DELETE_COMMANDS = {"LÖSCHEN", "LOESCHEN", "LOSCHEN", "DELETE"}
+YES, NO = {"JA", "YES", "J", "Y"}, {"NEIN", "NO", "N"}
+CONFIRM_WINDOW = dt.timedelta(minutes=10)
 CODE_REPLIES = {VerifyOutcome.WRONG: "code_wrong", VerifyOutcome.EXPIRED: "code_expired",
                 VerifyOutcome.LOCKED: "code_locked", VerifyOutcome.NO_CHALLENGE: "no_challenge",
                 VerifyOutcome.NUMBER_TAKEN: "code_locked"}
@@ -36,11 +42,41 @@ def answer_text(services: Services, claimed: Claimed) -> Outcome:
     if not claimed.verified:
         reply(services, claimed, "no_challenge")
         return Outcome.HINT_SENT
-    if text.upper().rstrip(".!") in ACCOUNT_COMMANDS:
+    command = text.upper().rstrip(".!")
+    if command in ACCOUNT_COMMANDS:
         send_account_link(services, claimed)
         return Outcome.ACCOUNT_LINK_SENT
+    if command in EXPORT_COMMANDS:
+        reply(services, claimed, "export_link", link=create_export_link(services, claimed.tenant_id),
+              hours=services.settings.export_hours)
+        return Outcome.EXPORT_LINK_SENT
+    if command in DELETE_COMMANDS or command in YES | NO:
+        return answer_deletion(services, claimed, command)
     reply(services, claimed, "hint")
     return Outcome.HINT_SENT
+
+
+def answer_deletion(services: Services, claimed: Claimed, command: str) -> Outcome:
+    """LÖSCHEN asks first; JA within ten minutes deletes everything and answers with the receipt id."""
+    from workers.pipeline import reply
+
+    now = utcnow()
+    with services.db.session() as session:
+        tenant = session.get_one(Tenant, claimed.tenant_id)
+        asked = tenant.delete_requested_at is not None and tenant.delete_requested_at > now - CONFIRM_WINDOW
+        tenant.delete_requested_at = now if command in DELETE_COMMANDS else None
+    if command in DELETE_COMMANDS:
+        reply(services, claimed, "delete_confirm")
+        return Outcome.DELETION_ASKED
+    if not asked:
+        reply(services, claimed, "hint")
+        return Outcome.HINT_SENT
+    if command in NO:
+        reply(services, claimed, "delete_cancelled")
+        return Outcome.DELETION_CANCELLED
+    receipt = erase_content(services, claimed.tenant_id, actor="tenant")
+    reply(services, claimed, "deleted", receipt=receipt.id, invoices=receipt.categories.get("invoice", 0))
+    return Outcome.CONTENT_DELETED
 
 
 def send_account_link(services: Services, claimed: Claimed) -> None:

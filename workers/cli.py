@@ -17,6 +17,7 @@ from werkzeug.serving import run_simple
 from services import get_services
 from store import StoreError
 from store.audit import CLI_ACTOR, record_audit
+from store.crypto import ContentCipher
 from store.tenants import add_tenant
 from workers.retention import purge_content, schedule_sweep
 
@@ -25,14 +26,15 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "store" / "migrations"
 
 
-def upgrade_database(url: str) -> None:
-    """Run Alembic migrations up to head against `url`."""
+def upgrade_database(url: str, cipher: ContentCipher | None = None) -> None:
+    """Run Alembic migrations up to head against `url`; `cipher` seals personal data in existing rows."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["cipher"] = cipher
     command.upgrade(config, "head")
 
 
@@ -49,7 +51,8 @@ def register_commands(app: Flask) -> None:
     @db_group.command("upgrade")
     def db_upgrade() -> None:
         """Apply all migrations."""
-        upgrade_database(get_services().db.engine.url.render_as_string(hide_password=False))
+        services = get_services()
+        upgrade_database(services.db.engine.url.render_as_string(hide_password=False), services.cipher)
         click.echo("database is up to date")
 
     @app.cli.group("tenant")
@@ -94,8 +97,8 @@ def register_commands(app: Flask) -> None:
         configure_logging()
         services = get_services()
         schedule_sweep(services.queue, services.settings.sweep_interval_seconds)
-        Worker([services.queue], connection=services.redis).work(burst=burst, with_scheduler=True,
-                                                                 logging_level="INFO")
+        Worker([services.queue], connection=services.redis, log_job_description=False).work(
+            burst=burst, with_scheduler=True, logging_level="INFO")
 
     @app.cli.command("purge")
     def purge() -> None:
@@ -108,7 +111,7 @@ def register_commands(app: Flask) -> None:
         """Development: migrate, start one worker and serve the web app."""
         configure_logging()
         services = get_services()
-        upgrade_database(services.db.engine.url.render_as_string(hide_password=False))
+        upgrade_database(services.db.engine.url.render_as_string(hide_password=False), services.cipher)
         services.redis.ping()  # start the embedded Redis before the worker looks for it
         worker_proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], env=os.environ)
         click.echo(f"listening on http://127.0.0.1:{port} (webhook: /webhook, health: /healthz)")

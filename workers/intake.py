@@ -1,6 +1,7 @@
 """Webhook intake: resolve senders, insert new message rows (duplicates dropped), enqueue ids."""
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -25,6 +26,14 @@ def classify(message: Message) -> MessageKind:
     if message.type == "text":
         return MessageKind.TEXT
     return MessageKind.OTHER
+
+
+def seal_envelope(cipher: ContentCipher, message: Message, kind: MessageKind) -> bytes:
+    """The message id (it encodes the sender's number) and any text, sealed until the job is done."""
+    envelope = {"wamid": message.id}
+    if kind is MessageKind.TEXT and message.text:
+        envelope["text"] = message.text.body
+    return cipher.seal_field(json.dumps(envelope), f"inbound/{cipher.pseudonym(message.id)}")
 
 
 def dialect_insert(session: Session) -> Any:
@@ -75,15 +84,14 @@ def accept_webhook(services: Services, body: WebhookBody) -> dict[str, int]:
                     due = claim_notice(session, services, item.phone, insert) if item.phone else None
                     notices += [due] if due else []
                     continue
-                text = item.message.text.body if kind is MessageKind.TEXT and item.message.text else None
                 rows.append({
-                    "wa_message_id": item.message.id, "tenant_id": tenant.id, "kind": kind,
-                    "media_id": item.message.audio.id if item.message.audio else None,
-                    "body_sealed": services.cipher.seal_field(text, f"inbound/{item.message.id}") if text else None,
+                    "wa_message_hmac": services.cipher.pseudonym(item.message.id), "tenant_id": tenant.id,
+                    "kind": kind, "media_id": item.message.audio.id if item.message.audio else None,
                     "state": InboundState.RECEIVED, "received_at": now, "updated_at": now,
+                    "body_sealed": seal_envelope(services.cipher, item.message, kind),
                 })
             if rows:
-                stmt = insert(InboundMessage).values(rows).on_conflict_do_nothing(index_elements=["wa_message_id"])
+                stmt = insert(InboundMessage).values(rows).on_conflict_do_nothing(index_elements=["wa_message_hmac"])
                 new = list(session.scalars(stmt.returning(InboundMessage.id)))
     enqueued = 0
     try:

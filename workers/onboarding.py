@@ -7,6 +7,7 @@ from services import Services, get_services
 from store.audit import record_audit
 from store.models import Tenant, utcnow
 from store.otp import VerifyOutcome, VerifyResult, issue_code, verify_code
+from store.tenants import open_phone
 from workers.texts import render_text
 
 logger = logging.getLogger(__name__)
@@ -19,9 +20,9 @@ def send_code(services: Services, tenant_id: int, actor: str, phone: str | None 
     with services.db.session() as session:
         tenant = session.get_one(Tenant, tenant_id)
         challenge, code = issue_code(session, services.cipher, tenant, phone)
-        services.whatsapp.send_code_template(challenge.phone, services.settings.whatsapp_otp_template,
-                                             tenant.language, code)
-        record_audit(session, actor, "code_sent", tenant_id, new_number=challenge.phone != tenant.phone)
+        phone = open_phone(services.cipher, challenge.phone_sealed, challenge.phone_hmac)
+        services.whatsapp.send_code_template(phone, services.settings.whatsapp_otp_template, tenant.language, code)
+        record_audit(session, actor, "code_sent", tenant_id, new_number=challenge.phone_hmac != tenant.phone_hmac)
 
 
 def check_code(services: Services, tenant_id: int, code: str, actor: str) -> VerifyResult:
@@ -43,7 +44,7 @@ def send_welcome(tenant_id: int) -> None:
     services = get_services()
     with services.db.session() as session:
         tenant = session.get_one(Tenant, tenant_id)
-        phone, language = tenant.phone, tenant.language
+        phone, language = open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac), tenant.language
         tenant.welcomed_at = utcnow()
     base = services.settings.public_base_url.rstrip("/")
     services.whatsapp.send_text(phone, render_text("welcome", language, privacy=f"{base}/datenschutz",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from store.content import open_content
 from store.db import execute_count
 from store.links import create_magic_link
 from store.models import InboundMessage, InboundState, Invoice, InvoiceState, MessageKind, Outcome, Tenant, utcnow
+from store.tenants import open_phone
 from whatsapp import GraphError
 from workers.chat import answer_text
 from workers.texts import format_money, render_text
@@ -54,15 +56,16 @@ def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
         if not claimed or inbound is None or inbound.tenant_id is None:
             return None
         tenant = session.get_one(Tenant, inbound.tenant_id)
-        if not tenant.active or not (tenant.verified or inbound.kind is MessageKind.TEXT):
+        if not tenant.active or tenant.offboarded_at or not (tenant.verified or inbound.kind is MessageKind.TEXT):
             inbound.state, inbound.body_sealed = InboundState.REJECTED, None
             return None
-        text = None
-        if inbound.body_sealed is not None:
-            text = services.cipher.open_field(inbound.body_sealed, f"inbound/{inbound.wa_message_id}")
+        if inbound.body_sealed is None:  # finished meanwhile
+            return None
+        envelope = json.loads(services.cipher.open_field(inbound.body_sealed, f"inbound/{inbound.wa_message_hmac}"))
         tenant.last_activity_at = utcnow()
-        return Claimed(inbound.id, inbound.wa_message_id, inbound.kind, inbound.media_id, tenant.id, tenant.phone,
-                       tenant.language, tenant.vocabulary, tenant.hourly_rate, tenant.verified, text)
+        phone = open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac)
+        return Claimed(inbound.id, envelope["wamid"], inbound.kind, inbound.media_id, tenant.id, phone,
+                       tenant.language, tenant.vocabulary, tenant.hourly_rate, tenant.verified, envelope.get("text"))
 
 
 def finish_inbound(services: Services, inbound_id: int, state: InboundState, outcome: Outcome | None,
@@ -89,7 +92,7 @@ def resend_existing(services: Services, claimed: Claimed) -> bool:
         tenant = session.get_one(Tenant, claimed.tenant_id)
         gross, customer = summary_of(services, invoice, open_content(session, services.cipher, invoice.id, "fields"),
                                      tenant)
-        token = create_magic_link(session, invoice.id, link_expiry(services, invoice.created_at))
+        token = create_magic_link(session, invoice.id, link_expiry(services, invoice))
         number = invoice.number
     send_invoice_ready(services, claimed, number, customer, gross, token)
     return True
@@ -159,5 +162,7 @@ def report_failure(job: Job, connection: Any, exc_type: type[BaseException], exc
         tenant = session.get(Tenant, inbound.tenant_id) if inbound and inbound.tenant_id else None
         if tenant is None:
             return
-        phone, language = tenant.phone, tenant.language
+        if tenant.phone_sealed is None:
+            return
+        phone, language = open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac), tenant.language
     services.whatsapp.send_text(phone, render_text("apology", language))

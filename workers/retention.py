@@ -6,10 +6,23 @@ import logging
 
 from rq import Queue
 from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
 
 from services import Services, get_services
 from store.content import delete_invoice_content
-from store.models import DeletionTrigger, InboundMessage, InboundState, Invoice, InvoiceState, MagicLink, utcnow
+from store.models import (
+    DeletionTrigger,
+    InboundMessage,
+    InboundState,
+    Invoice,
+    InvoiceState,
+    LoginLink,
+    MagicLink,
+    OtpSend,
+    SenderNotice,
+    utcnow,
+)
+from workers.notices import NOTICE_INTERVAL
 from workers.queue import enqueue_processing
 
 logger = logging.getLogger(__name__)
@@ -20,25 +33,33 @@ SWEEP_JOB_PREFIX = "sweep-"
 def purge_content(services: Services, now: dt.datetime | None = None) -> int:
     """Delete content past retention, and downloaded content past its grace period; returns the count."""
     now = now or utcnow()
-    s = services.settings
-    retention_cutoff = now - dt.timedelta(days=s.retention_days)
-    grace_cutoff = now - dt.timedelta(seconds=s.download_grace_seconds)
+    grace_cutoff = now - dt.timedelta(seconds=services.settings.download_grace_seconds)
     deleted = 0
     with services.db.session() as session:
         invoices = session.scalars(select(Invoice).where(
             Invoice.state != InvoiceState.DELETED,
-            or_(Invoice.created_at <= retention_cutoff, Invoice.downloaded_at <= grace_cutoff),
+            or_(Invoice.expires_at <= now, Invoice.downloaded_at <= grace_cutoff),
         ).with_for_update(skip_locked=True)).all()
         for invoice in invoices:
-            retention = invoice.created_at <= retention_cutoff
-            trigger = DeletionTrigger.RETENTION if retention else DeletionTrigger.DOWNLOAD
-            if delete_invoice_content(session, invoice, trigger) is not None:
+            trigger = DeletionTrigger.RETENTION if invoice.expires_at <= now else DeletionTrigger.DOWNLOAD
+            if delete_invoice_content(session, services.cipher, invoice, trigger) is not None:
                 deleted += 1
-        session.execute(delete(MagicLink).where(MagicLink.expires_at <= now))
-    if deleted:
-        services.db.checkpoint()
+        drop_stale_metadata(session, now, services.settings.retention_days)
+    services.cipher.key_files.destroy_expired(now)  # also what a restored old backup still references
+    services.db.checkpoint()
     logger.info("purge: content of %d invoices deleted", deleted)
     return deleted
+
+
+def drop_stale_metadata(session: Session, now: dt.datetime, days: int) -> None:
+    """Expired links and rate-limit rows, and message metadata older than the retention period."""
+    session.execute(delete(MagicLink).where(MagicLink.expires_at <= now))
+    session.execute(delete(LoginLink).where(LoginLink.expires_at <= now - dt.timedelta(days=1)))
+    session.execute(delete(OtpSend).where(OtpSend.sent_at <= now - dt.timedelta(days=1)))
+    session.execute(delete(SenderNotice).where(SenderNotice.last_sent_at <= now - NOTICE_INTERVAL))
+    session.execute(delete(InboundMessage).where(
+        InboundMessage.state.in_([InboundState.DONE, InboundState.REJECTED, InboundState.FAILED]),
+        InboundMessage.received_at <= now - dt.timedelta(days=days)))
 
 
 def delete_downloaded(invoice_id: str) -> bool:
@@ -48,7 +69,7 @@ def delete_downloaded(invoice_id: str) -> bool:
         invoice = session.get(Invoice, invoice_id)
         if invoice is None or invoice.state is InvoiceState.DELETED:
             return False
-        delete_invoice_content(session, invoice, DeletionTrigger.DOWNLOAD)
+        delete_invoice_content(session, services.cipher, invoice, DeletionTrigger.DOWNLOAD)
     services.db.checkpoint()
     return True
 

@@ -22,7 +22,7 @@ TEXTS: dict[str, dict[str, str]] = {
                    "erstellen. Bitte schick sie in ein paar Minuten noch einmal.",
         "hint": "Schick mir eine Sprachnachricht nach dem Auftrag: Kunde mit Adresse, was gemacht wurde, Stunden, "
                 "Material und Preise. Ich mache daraus die Rechnung. Mit „KONTO“ bekommst du einen Link zu "
-                "deinem Konto.",
+                "deinem Konto, mit „DATEN“ alle deine Daten, mit „LÖSCHEN“ löschst du alle Inhalte.",
         "welcome": "Willkommen! Deine Nummer ist bestätigt. 🎉\n\n"
                    "Hinweis: Deine Sprachnachrichten verarbeitet ein automatisiertes KI-System (Spracherkennung "
                    "und Sprachmodell), das daraus Rechnungen erstellt.\n"
@@ -40,6 +40,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "account_link_mailed": "Ich habe dir den Link zu deinem Konto per E-Mail an {email} geschickt "
                                "(15 Minuten gültig, nur einmal nutzbar).",
         "account_mail_subject": "Dein Link zum Konto",
+        "export_link": "Hier kannst du alle Daten herunterladen, die wir zu deinem Betrieb speichern (ZIP mit "
+                       "JSON und den noch nicht abgeholten PDFs). Der Link gilt {hours} Stunden und nur einmal:\n"
+                       "{link}",
+        "delete_confirm": "Sollen wir wirklich alle deine Inhalte löschen – alle Rechnungen, die noch nicht "
+                          "heruntergeladen wurden, samt Kundendaten und PDFs? Das lässt sich nicht rückgängig "
+                          "machen. Antworte mit JA oder NEIN (innerhalb von 10 Minuten).",
+        "delete_cancelled": "Alles klar, es wurde nichts gelöscht.",
+        "deleted": "Erledigt: Alle Inhalte sind gelöscht ({invoices} Rechnungen). Löschbeleg: {receipt}\n"
+                   "Profil und Nummer bleiben, damit du weiter Rechnungen schreiben kannst. Für die Kündigung "
+                   "wende dich an den Support.",
     },
     "en": {
         "invoice_ready": "✅ Invoice {number} for {customer}, {gross}, is ready:\n{link}\n\n"
@@ -53,7 +63,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "apology": "Sorry, something went wrong with your voice note and I could not make an invoice. Please "
                    "send it again in a few minutes.",
         "hint": "Send me a voice note after the job: customer with address, what was done, hours, materials and "
-                "prices. I will turn it into an invoice. Send \"ACCOUNT\" for a link to your account.",
+                "prices. I will turn it into an invoice. Send \"ACCOUNT\" for a link to your account, "
+                "\"EXPORT\" for all your data, \"DELETE\" to delete all content.",
         "welcome": "Welcome! Your number is verified. 🎉\n\n"
                    "Note: your voice notes are processed by an automated AI system (speech recognition and a "
                    "language model) that makes invoices from them.\n"
@@ -69,6 +80,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "account_link": "Here is the link to your account (valid 15 minutes, single use):\n{link}",
         "account_link_mailed": "I have e-mailed the link to your account to {email} (valid 15 minutes, single use).",
         "account_mail_subject": "Your account link",
+        "export_link": "Here you can download all data we store about your business (a ZIP with JSON and the "
+                       "PDFs not yet downloaded). The link is valid for {hours} hours and works once:\n{link}",
+        "delete_confirm": "Do you really want us to delete all your content – every invoice not yet downloaded, "
+                          "with customer data and PDFs? This cannot be undone. Reply YES or NO (within 10 "
+                          "minutes).",
+        "delete_cancelled": "All right, nothing was deleted.",
+        "deleted": "Done: all content is deleted ({invoices} invoices). Deletion receipt: {receipt}\n"
+                   "Your profile and number stay so you can keep invoicing. To close your account, contact "
+                   "support.",
     },
 }
 
