@@ -203,7 +203,8 @@ def run_worker(app: Flask) -> Callable[[], None]:
     def run() -> None:
         services = get_services(app)
         with app.app_context():
-            SimpleWorker([services.queue], connection=services.redis).work(burst=True, with_scheduler=False)
+            SimpleWorker([services.queue], connection=services.redis, log_job_description=False).work(
+                burst=True, with_scheduler=False)
 
     return run
 
