@@ -75,7 +75,8 @@ def test_purge_cli_deletes_old_content(
         app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None]) -> None:
     issue_one(send_voice_note, run_worker)
     with get_services(app).db.session() as session:
-        session.execute(update(Invoice).values(created_at=utcnow() - dt.timedelta(days=31)))
+        session.execute(update(Invoice).values(created_at=utcnow() - dt.timedelta(days=31),
+                                               expires_at=utcnow() - dt.timedelta(days=1)))
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 0 and "content of 1 invoices deleted" in result.output
     assert content_rows(app) == (0, 0)
