@@ -79,8 +79,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(account.bp)
     app.register_blueprint(export.bp)
 
-    from workers import cli, cli_support
+    from workers import cli, cli_privacy, cli_support
 
     cli.register_commands(app)
     cli_support.register_support_commands(app)
+    cli_privacy.register_privacy_commands(app)
     return app

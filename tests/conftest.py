@@ -102,7 +102,7 @@ def anthropic_fake() -> Iterator[FakeAnthropic]:
 
 @pytest.fixture
 def app_env(clean_db: str, redis_url: str, whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI,
-            anthropic_fake: FakeAnthropic) -> dict[str, str]:
+            anthropic_fake: FakeAnthropic, tmp_path: Path) -> dict[str, str]:
     """The settings of one test as environment variables (also handed to worker subprocesses)."""
     return {
         "DATABASE_URL": clean_db, "REDIS_URL": redis_url, "QUEUE_NAME": f"test-{uuid.uuid4().hex[:8]}",
@@ -113,6 +113,7 @@ def app_env(clean_db: str, redis_url: str, whatsapp_fake: FakeWhatsApp, openai_f
         "OPENAI_API_KEY": "test-openai", "OPENAI_BASE_URL": f"{openai_fake.url}/v1",
         "ANTHROPIC_API_KEY": "test-anthropic", "ANTHROPIC_BASE_URL": anthropic_fake.url,
         "HTTP_BACKOFF": "0", "AI_RETRIES": "1", "JOB_RETRIES": "1", "JOB_RETRY_INTERVALS": "[0]",
+        "KEY_DIR": str(tmp_path / "instance" / "keys"),
     }
 
 

@@ -1,0 +1,59 @@
+"""CLI twins of the console's deletion actions: delete content, offboard, list receipts."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from services import get_services
+from store.audit import CLI_ACTOR
+from store.erasure import list_receipts
+from store.models import DeletionReceipt, Tenant
+from workers.privacy import erase_content, offboard
+
+
+def describe_receipt(receipt: DeletionReceipt) -> str:
+    counts = " ".join(f"{name}={count}" for name, count in receipt.categories.items())
+    return f"{receipt.created_at:%Y-%m-%d %H:%M} UTC  {receipt.id}  {receipt.trigger.value:<11}  {counts}"
+
+
+def find_tenant_or_fail(tenant_id: int) -> Tenant:
+    with get_services().db.session() as session:
+        tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise click.ClickException(f"no tenant {tenant_id}")
+    return tenant
+
+
+def register_privacy_commands(app: Flask) -> None:
+    tenant_group = app.cli.commands["tenant"]
+    assert isinstance(tenant_group, click.Group)
+
+    @tenant_group.command("delete-content")
+    @click.argument("tenant_id", type=int)
+    @click.option("--yes", is_flag=True, required=True, help="confirm: all invoice content is deleted for good")
+    def tenant_delete_content(tenant_id: int, yes: bool) -> None:
+        """Delete all of a tenant's content now (invoices not yet downloaded, unprocessed texts)."""
+        find_tenant_or_fail(tenant_id)
+        receipt = erase_content(get_services(), tenant_id, CLI_ACTOR)
+        click.echo(f"tenant {tenant_id}: content deleted, receipt {receipt.id}")
+
+    @tenant_group.command("offboard")
+    @click.argument("tenant_id", type=int)
+    @click.option("--confirm", "confirm_id", type=int, required=True, help="repeat the tenant id")
+    def tenant_offboard(tenant_id: int, confirm_id: int) -> None:
+        """Offboard: delete all content and personal data of the tenant, the number included."""
+        if confirm_id != tenant_id:
+            raise click.UsageError("--confirm must repeat the tenant id")
+        if find_tenant_or_fail(tenant_id).offboarded_at is not None:
+            raise click.ClickException(f"tenant {tenant_id} was offboarded already")
+        receipt = offboard(get_services(), tenant_id, CLI_ACTOR)
+        click.echo(f"tenant {tenant_id}: offboarded, receipt {receipt.id}")
+
+    @tenant_group.command("receipts")
+    @click.argument("tenant_id", type=int)
+    def tenant_receipts(tenant_id: int) -> None:
+        """The tenant's deletion receipts, newest first."""
+        find_tenant_or_fail(tenant_id)
+        with get_services().db.session() as session:
+            for receipt in list_receipts(session, tenant_id):
+                click.echo(describe_receipt(receipt))
