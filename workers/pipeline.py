@@ -73,7 +73,7 @@ def finish_inbound(services: Services, inbound_id: int, state: InboundState, out
     with services.db.session() as session:
         session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
                         .values(state=state, outcome=outcome, error_code=error_code, updated_at=utcnow(),
-                                body_sealed=None))
+                                body_sealed=None, media_id=None))
 
 
 def reply(services: Services, claimed: Claimed, key: str, **values: object) -> None:
