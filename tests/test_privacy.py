@@ -17,6 +17,7 @@ from sqlalchemy import select
 from services import get_services
 from store.models import DeletionReceipt, DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
 from tests.conftest import SHARED, TENANT_PHONE, load_cases
+from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.forensics import (
     distinctive_words,
@@ -171,3 +172,22 @@ def test_loeschen_needs_a_yes_within_ten_minutes(
     with get_services(app).db.session() as session:
         assert session.scalars(select(DeletionReceipt)).all() == []
         assert session.scalars(select(Invoice)).one().state is InvoiceState.ISSUED
+
+
+def test_a_failed_job_leaves_no_content_in_redis_or_logs(
+        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        anthropic_fake: FakeAnthropic, whatsapp_fake: FakeWhatsApp,
+        scan: Callable[[Needles], dict[str, list[str]]]) -> None:
+    """Extraction stays invalid through every retry: RQ keeps the failure, but not the customer's data."""
+    customer = CASE["fields"]["customer"]
+    broken = {**CASE["fields"], "items": [{"description": f"{customer['name']}, {customer['street']}",
+                                           "quantity": -1, "unit": "bucket", "kind": "labor"}]}
+    for _ in range(4):  # two tries per attempt, two attempts (JOB_RETRIES=1)
+        anthropic_fake.queue_reply(broken)
+    wamid = realistic_wamid(TENANT_PHONE)
+    send_voice_note(CASE, message_id=wamid)
+    run_worker()
+    assert "schiefgegangen" in whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1]  # the apology
+    with get_services(app).db.session() as session:
+        assert session.scalars(select(Invoice)).all() == []
+    assert scan(needles_of(CASE, TENANT_PHONE, wamid, token="no-token-was-made")) == {}
