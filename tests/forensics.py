@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,26 @@ def read_redis(client: redis.Redis) -> bytes:
             value = [x for _, fields in client.xrange(key) for pair in fields.items() for x in pair]
         else:
             value = []
-        chunks += [v for v in value if isinstance(v, bytes)]
+        chunks += [unpacked for v in value if isinstance(v, bytes) for unpacked in unpack(v)]
     return b"\n".join(chunks)
+
+
+def unpack(value: bytes) -> list[bytes]:
+    """A value as stored, and decompressed when RQ zlib-compressed it (job data, exc_info), maybe base64 first."""
+    forms = [value]
+    for candidate in (value, b64decode_or_empty(value)):
+        try:
+            forms.append(zlib.decompress(candidate))
+        except zlib.error:
+            pass
+    return forms
+
+
+def b64decode_or_empty(value: bytes) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        return b""
 
 
 def read_folder(folder: Path) -> bytes:
