@@ -88,4 +88,5 @@ def extract_fields(client: anthropic.Anthropic, model: str, transcript: str, tod
     try:
         return InvoiceFields.model_validate(data)
     except ValidationError as exc:
-        raise FieldsInvalid(_errors(exc)) from exc
+        # not chained: pydantic's own text quotes the input (customer data) into logs and RQ's exc_info
+        raise FieldsInvalid(_errors(exc)) from None
