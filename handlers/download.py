@@ -7,6 +7,7 @@ from flask import Blueprint, Response, render_template
 from sqlalchemy.orm import Session
 
 from services import Services, get_services
+from store import ContentGone
 from store.content import delete_invoice_content, open_content
 from store.links import LinkState, find_link
 from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
@@ -23,6 +24,12 @@ def _gone(state: LinkState, language: str = "de") -> Response:
     status = 404 if state is LinkState.UNKNOWN else 410
     html = render_template("link_gone.html", state=state.value, lang=language)
     return Response(html, status=status, headers=NO_STORE)
+
+
+@bp.app_errorhandler(ContentGone)
+def content_gone(_error: ContentGone) -> Response:
+    """A row whose key file is destroyed (e.g. in a restored backup): the content is gone for good."""
+    return _gone(LinkState.EXPIRED)
 
 
 @bp.get("/d/<token>")

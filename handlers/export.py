@@ -10,6 +10,7 @@ from handlers.csrf import check_csrf
 from handlers.download import NO_STORE
 from services import get_services
 from store.accounts import find_login_link, redeem_login_link
+from store.audit import record_audit
 from store.export import build_export_zip
 from store.models import LinkPurpose, Tenant
 
@@ -45,6 +46,7 @@ def download(token: str) -> Response:
         if link is None:
             return link_gone()
         data = build_export_zip(session, services.cipher, link.tenant_id)
+        record_audit(session, "tenant", "data_exported", link.tenant_id)
         logger.info("data export of tenant %s downloaded (%d bytes)", link.tenant_id, len(data))
     return zip_response(data)
 
@@ -58,4 +60,5 @@ def download_from_account() -> Response:
     services = get_services()
     with services.db.session() as session:
         data = build_export_zip(session, services.cipher, tenant_id)
+        record_audit(session, "tenant", "data_exported", tenant_id)
     return zip_response(data)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import re
 import zlib
@@ -74,10 +75,8 @@ def unpack(value: bytes) -> list[bytes]:
     """A value as stored, and decompressed when RQ zlib-compressed it (job data, exc_info), maybe base64 first."""
     forms = [value]
     for candidate in (value, b64decode_or_empty(value)):
-        try:
+        with contextlib.suppress(zlib.error):
             forms.append(zlib.decompress(candidate))
-        except zlib.error:
-            pass
     return forms
 
 

@@ -68,7 +68,8 @@ def test_retention_purge_deletes_content_after_thirty_days_only(
         receipt = session.scalars(select(DeletionReceipt)).one()
         assert receipt.trigger is DeletionTrigger.RETENTION
         # the link itself had expired after 7 days and was swept at day 29
-        assert receipt.categories == {"transcript": 1, "fields": 1, "pdf": 1, "data_key": 1, "key_file": 1, "invoice": 1}
+        assert receipt.categories == {"transcript": 1, "fields": 1, "pdf": 1, "data_key": 1, "key_file": 1,
+                                      "invoice": 1}
 
 
 def test_purge_cli_deletes_old_content(

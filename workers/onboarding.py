@@ -7,7 +7,7 @@ from services import Services, get_services
 from store.audit import record_audit
 from store.models import Tenant, utcnow
 from store.otp import VerifyOutcome, VerifyResult, issue_code, verify_code
-from store.tenants import open_phone
+from store.tenants import open_phone, retention_days_of
 from workers.texts import render_text
 
 logger = logging.getLogger(__name__)
@@ -45,8 +45,9 @@ def send_welcome(tenant_id: int) -> None:
     with services.db.session() as session:
         tenant = session.get_one(Tenant, tenant_id)
         phone, language = open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac), tenant.language
+        days = retention_days_of(tenant, services.settings.retention_days)
         tenant.welcomed_at = utcnow()
     base = services.settings.public_base_url.rstrip("/")
     services.whatsapp.send_text(phone, render_text("welcome", language, privacy=f"{base}/datenschutz",
-                                                   days=services.settings.retention_days,
+                                                   days=days,
                                                    support=services.settings.support_contact))

@@ -59,7 +59,8 @@ def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
         if not tenant.active or tenant.offboarded_at or not (tenant.verified or inbound.kind is MessageKind.TEXT):
             inbound.state, inbound.body_sealed = InboundState.REJECTED, None
             return None
-        if inbound.body_sealed is None:  # finished meanwhile
+        if inbound.body_sealed is None:  # its text was deleted (LÖSCHEN, offboarding) before the job ran
+            inbound.state = InboundState.REJECTED
             return None
         envelope = json.loads(services.cipher.open_field(inbound.body_sealed, f"inbound/{inbound.wa_message_hmac}"))
         tenant.last_activity_at = utcnow()

@@ -11,7 +11,7 @@ from settings import Settings
 logger = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 300
-FAILURE_TTL = 24 * 3600
+FAILURE_TTL = 3600  # failed jobs (ids and error types only) are kept one hour for debugging
 RESULT_TTL = 600
 
 

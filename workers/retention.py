@@ -18,6 +18,7 @@ from store.models import (
     InvoiceState,
     LoginLink,
     MagicLink,
+    OtpChallenge,
     OtpSend,
     SenderNotice,
     utcnow,
@@ -56,6 +57,7 @@ def drop_stale_metadata(session: Session, now: dt.datetime, days: int) -> None:
     session.execute(delete(MagicLink).where(MagicLink.expires_at <= now))
     session.execute(delete(LoginLink).where(LoginLink.expires_at <= now - dt.timedelta(days=1)))
     session.execute(delete(OtpSend).where(OtpSend.sent_at <= now - dt.timedelta(days=1)))
+    session.execute(delete(OtpChallenge).where(OtpChallenge.expires_at <= now - dt.timedelta(days=1)))
     session.execute(delete(SenderNotice).where(SenderNotice.last_sent_at <= now - NOTICE_INTERVAL))
     session.execute(delete(InboundMessage).where(
         InboundMessage.state.in_([InboundState.DONE, InboundState.REJECTED, InboundState.FAILED]),
