@@ -45,6 +45,10 @@ LABELS: dict[str, dict[str, str]] = {
         "vat_id": "USt-IdNr.",
         "page": "Seite",
         "page_of": "von",
+        "zero_rate": "Positionen mit 0 % USt.: Nullsteuersatz gemäß § 12 Abs. 3 UStG (Lieferung und Installation "
+                     "von Photovoltaikanlagen).",
+        "girocode": "Bezahlen per Banking-App: GiroCode scannen",
+        "remittance": "Rechnung {number}",
     },
     "en": {
         "title": "Invoice",
@@ -88,6 +92,10 @@ LABELS: dict[str, dict[str, str]] = {
         "vat_id": "VAT ID",
         "page": "Page",
         "page_of": "of",
+        "zero_rate": "Items at 0% VAT: zero rate under § 12 (3) UStG (supply and installation of photovoltaic "
+                     "systems).",
+        "girocode": "Pay with your banking app: scan the GiroCode",
+        "remittance": "Invoice {number}",
     },
 }
 

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 import documents.render as render
 from documents import RenderFailed
 from documents.amounts import TaxMode, compute_totals
+from documents.girocode import make_epc_payload, render_girocode_svg
 from documents.render import InvoiceDocument, Seller, render_invoice_html, render_invoice_pdf
 from extraction.models import InvoiceFields
 
@@ -146,3 +147,79 @@ def test_missing_stylesheet_raises_render_failed(seller: Seller, tmp_path: Path,
     with pytest.raises(RenderFailed) as info:
         render_invoice_pdf(doc)
     assert info.value.__cause__ is not None
+
+
+def with_zero_rate(doc: InvoiceDocument, fields: InvoiceFields) -> InvoiceDocument:
+    """The document with its first item at 0 % VAT (photovoltaics)."""
+    items = [fields.items[0].model_copy(update={"vat_rate": Decimal(0)}), *fields.items[1:]]
+    zero = fields.model_copy(update={"items": items})
+    return replace(doc, totals=compute_totals(zero, Decimal(19), doc.totals.tax_mode))
+
+
+@pytest.mark.parametrize("language, note", [
+    ("de", "Nullsteuersatz gemäß § 12 Abs. 3 UStG (Lieferung und Installation von Photovoltaikanlagen)"),
+    ("en", "zero rate under § 12 (3) UStG (supply and installation of photovoltaic systems)")])
+def test_zero_rate_items_get_the_photovoltaics_note(seller: Seller, language: str, note: str) -> None:
+    fields = InvoiceFields.model_validate(CASES["waschbecken"]["fields"])
+    doc = with_zero_rate(build_document(seller, "waschbecken", language), fields)
+    text = extract_text(render_invoice_pdf(doc))
+
+    assert note in text
+    assert note not in extract_text(render_invoice_pdf(build_document(seller, "waschbecken", language)))
+    small = with_zero_rate(build_document(seller, "waschbecken", language, TaxMode.SMALL_BUSINESS), fields)
+    assert "12 Abs. 3" not in render_invoice_html(small)
+
+
+def test_pdf_is_pdfa_3b_with_metadata_and_embedded_fonts(seller: Seller) -> None:
+    reader = PdfReader(io.BytesIO(render_invoice_pdf(build_document(seller, "waschbecken"))))
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    packet = xmp.stream.get_data().decode()
+    resources: Any = reader.pages[0]["/Resources"]
+    fonts = [font.get_object() for font in resources["/Font"].values()]
+    catalog: Any = reader.trailer["/Root"]
+
+    assert 'pdfaid:part="3"' in packet and 'pdfaid:conformance="B"' in packet
+    assert catalog["/Lang"] == "de" and "/OutputIntents" in catalog
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Rechnung 2026-0042"
+    assert reader.metadata.author == "Sanitär Weber GmbH"
+    assert fonts and all("/FontFile2" in f["/DescendantFonts"][0].get_object()["/FontDescriptor"] for f in fonts)
+
+
+def test_girocode_caption_in_both_languages_and_none_without_an_amount(seller: Seller) -> None:
+    assert "GiroCode scannen" in extract_text(render_invoice_pdf(build_document(seller, "waschbecken")))
+    assert "scan the GiroCode" in extract_text(render_invoice_pdf(build_document(seller, "english", "en")))
+    fields = InvoiceFields.model_validate(CASES["waschbecken"]["fields"])
+    free = fields.model_copy(update={"items": [i.model_copy(update={"unit_price": Decimal(0)}) for i in fields.items]})
+    huge = fields.model_copy(update={"items": [fields.items[0].model_copy(
+        update={"unit_price": Decimal(100000), "quantity": Decimal(10000)})]})
+
+    for nothing_to_scan in (free, huge):
+        doc = replace(build_document(seller, "waschbecken"), totals=compute_totals(nothing_to_scan, Decimal(19)))
+        html = render_invoice_html(doc)
+        assert "GiroCode" not in html and "girocode" not in html
+
+
+def test_epc_payload_limits() -> None:
+    payload = make_epc_payload("Sanitär Weber GmbH\n", "DE89 3704 0044 0532 0130 00", Decimal("10.50"),
+                               "Rechnung 2026-0042", None)
+    assert payload == "BCD\n002\n1\nSCT\n\nSanitär Weber GmbH\nDE89370400440532013000\nEUR10.5\n\n\nRechnung 2026-0042"
+    assert make_epc_payload("A", "DE89370400440532013000", Decimal("999999999.99"), "x") is not None
+    assert make_epc_payload("A", "DE89370400440532013000", Decimal("1000000000.00"), "x") is None
+    assert make_epc_payload("A", "DE89370400440532013000", Decimal("0"), "x") is None
+    assert make_epc_payload(" ", "DE89370400440532013000", Decimal("1"), "x") is None
+
+
+def test_logo_that_is_not_png_or_jpeg_is_left_out(seller: Seller) -> None:
+    doc = build_document(replace(seller, logo=b"GIF89a\x01\x00", logo_mime="image/png"), "waschbecken")
+    assert 'class="logo"' not in render_invoice_html(doc)
+    logo = replace(seller, logo=b"\x89PNG\r\n\x1a\nrest", logo_mime=None)
+    assert '<div class="logo"><img src="data:image/png;base64,iVBORw0KGgpyZXN0"' in render_invoice_html(
+        build_document(logo, "waschbecken"))
+
+
+def test_girocode_svg_is_an_inline_element_or_nothing() -> None:
+    svg = render_girocode_svg("Sanitär Weber GmbH", "DE89370400440532013000", Decimal("1"), "Rechnung 1", "COBADEFFXXX")
+    assert svg is not None and svg.startswith("<svg") and 'class="girocode"' in svg and "Sanit" not in svg
+    assert render_girocode_svg("Sanitär Weber GmbH", "DE89370400440532013000", Decimal("0"), "Rechnung 1") is None
