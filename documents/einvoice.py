@@ -46,7 +46,7 @@ def build_cii_xml(doc: InvoiceDocument, *, buyer_vat_id: str | None = None) -> b
         add_line(transaction, index, line, doc.totals.tax_mode)
     agreement = add_element(transaction, "ram:ApplicableHeaderTradeAgreement")
     add_seller(agreement, doc.seller)
-    add_buyer(agreement, doc.customer, buyer_vat_id)
+    add_buyer(agreement, doc.customer, buyer_vat_id or doc.customer.vat_id)
     delivery = add_element(transaction, "ram:ApplicableHeaderTradeDelivery")
     event = add_element(delivery, "ram:ActualDeliverySupplyChainEvent")
     add_date(add_element(event, "ram:OccurrenceDateTime"), doc.service_date or doc.issue_date)

@@ -7,7 +7,11 @@ import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
+from documents import RenderFailed
 from documents.amounts import TaxMode, Totals, compute_totals
+from documents.einvoice import build_cii_xml
+from documents.einvoice_check import check_xsd
+from documents.facturx import embed_factur_x
 from documents.numbering import claim_next_number, format_invoice_number
 from documents.render import InvoiceDocument, Seller, render_invoice_pdf
 from extraction.models import InvoiceFields
@@ -40,11 +44,23 @@ def build_document(tenant: Tenant, fields: InvoiceFields, totals: Totals, number
     assert fields.customer is not None
     seller = Seller(company=tenant.company, street=tenant.street, postal_code=tenant.postal_code, city=tenant.city,
                     country=tenant.country, tax_number=tenant.tax_number, vat_id=tenant.vat_id, iban=tenant.iban,
-                    bic=tenant.bic, email=tenant.email, phone=None)
+                    bic=tenant.bic, email=tenant.email, phone=None, logo=tenant.logo, logo_mime=tenant.logo_mime)
     return InvoiceDocument(number=number, issue_date=issue_date, service_date=fields.service_date,
                            due_date=issue_date + dt.timedelta(days=tenant.payment_terms_days),
                            language=tenant.language, seller=seller, customer=fields.customer,
                            job_title=fields.job_title, notes=fields.notes, totals=totals)
+
+
+def render_e_invoice(doc: InvoiceDocument) -> tuple[bytes, bytes]:
+    """(Factur-X PDF/A-3b, its EN 16931 CII XML); RenderFailed if the XML breaks the schema."""
+    xml = build_cii_xml(doc)
+    problems = check_xsd(xml)
+    if problems:
+        logger.error("e-invoice XML of %s fails the schema: %d problems", doc.number, len(problems))
+        raise RenderFailed(f"e-invoice XML invalid: {problems[0]}")
+    pdf = embed_factur_x(render_invoice_pdf(doc), xml, number=doc.number, issue_date=doc.issue_date,
+                         seller_name=doc.seller.company, language=doc.language)
+    return pdf, xml
 
 
 def link_expiry(services: Services, invoice: Invoice) -> dt.datetime:
@@ -60,7 +76,7 @@ def issue_invoice(services: Services, tenant_id: int, inbound_id: int | None, tr
         tenant = session.get_one(Tenant, tenant_id)
         totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
         number = format_invoice_number(tenant.number_format, counter, issue_date)
-        pdf = render_invoice_pdf(build_document(tenant, fields, totals, number, issue_date))
+        pdf, xml = render_e_invoice(build_document(tenant, fields, totals, number, issue_date))
         now = utcnow()
         expires_at = now + dt.timedelta(days=retention_days_of(tenant, services.settings.retention_days))
         invoice = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, number=number, created_at=now,
@@ -71,6 +87,7 @@ def issue_invoice(services: Services, tenant_id: int, inbound_id: int | None, tr
             "transcript": transcript.encode(),
             "fields": fields.model_dump_json().encode(),
             "pdf": pdf,
+            "xml": xml,
         })
         token = create_magic_link(session, invoice.id, link_expiry(services, invoice))
     logger.info("invoice %s issued (%d bytes PDF)", invoice.id, len(pdf))

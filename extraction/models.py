@@ -43,6 +43,10 @@ class Customer(BaseModel):
     city: str | None = Field(None, description="City.")
     country: str = Field("DE", description="ISO 3166-1 alpha-2 country code; 'DE' unless another is said.")
     email: str | None = Field(None, description="E-mail address if spoken, else null.")
+    vat_id: str | None = Field(
+        None, description="The customer's VAT ID (USt-IdNr., e.g. 'DE123456789') if said, else null; "
+                          "needed for reverse charge.",
+    )
     is_business: bool = Field(
         False, description="True for companies (GmbH, AG, KG, e.K., ...), false for private persons."
     )

@@ -17,6 +17,7 @@ from workers.queue import enqueue_content_deletion
 logger = logging.getLogger(__name__)
 bp = Blueprint("download", __name__, template_folder="templates")
 
+MIME_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
@@ -47,9 +48,9 @@ def show(token: str) -> Response:
     return Response(html, headers=NO_STORE)
 
 
-def take_pdf(services: Services, session: Session, invoice: Invoice) -> bytes:
-    """The invoice's PDF; marks it downloaded and, without a grace period, deletes its content right away."""
-    pdf = open_content(session, services.cipher, invoice.id, "pdf")
+def take_pdf(services: Services, session: Session, invoice: Invoice, category: str = "pdf") -> bytes:
+    """The invoice's PDF (or its XML); marks it downloaded and, without a grace period, deletes all content."""
+    pdf = open_content(session, services.cipher, invoice.id, category)
     if invoice.downloaded_at is None:
         invoice.downloaded_at = utcnow()
         invoice.state = InvoiceState.DOWNLOADED
@@ -68,20 +69,23 @@ def finish_download(services: Services, invoice_id: str) -> None:
     logger.info("invoice %s downloaded", invoice_id)
 
 
-def pdf_response(pdf: bytes, number: str) -> Response:
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="Rechnung-{number}.pdf"'}
-    return Response(pdf, mimetype="application/pdf", headers=headers)
+def pdf_response(pdf: bytes, number: str, category: str = "pdf") -> Response:
+    filename = f"Rechnung-{number.replace('/', '-')}.{category}"
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
+    return Response(pdf, mimetype=MIME_TYPES[category], headers=headers)
 
 
 @bp.post("/d/<token>")
-def download(token: str) -> Response:
+@bp.post("/d/<token>/<any(xml):category>")
+def download(token: str, category: str = "pdf") -> Response:
+    """The Factur-X PDF, or the bare EN 16931 CII XML (XRechnung CII) for public-sector customers."""
     services = get_services()
     with services.db.session() as session:
         state, link = find_link(session, token)
         if state is not LinkState.VALID or link is None:
             return _gone(state)
         invoice = session.get_one(Invoice, link.invoice_id)
-        pdf = take_pdf(services, session, invoice)
+        document = take_pdf(services, session, invoice, category)
         number, invoice_id = invoice.number, invoice.id
     finish_download(services, invoice_id)
-    return pdf_response(pdf, number)
+    return pdf_response(document, number, category)

@@ -7,7 +7,7 @@ import re
 TOKEN_PATH = re.compile(r"(/d/|/konto/login/|/export/)[A-Za-z0-9_\-]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 # at DEBUG these log request bodies (transcripts, fields) or signed media URLs
-CLIENT_LOGGERS = ("openai", "anthropic", "httpx", "httpcore", "urllib3")
+CLIENT_LOGGERS = ("openai", "anthropic", "httpx", "httpcore", "urllib3", "weasyprint.progress")
 
 
 def redact(value: object) -> object:

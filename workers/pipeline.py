@@ -144,6 +144,9 @@ def make_invoice(services: Services, claimed: Claimed) -> Outcome:
     except PriceMissing as exc:
         reply(services, claimed, "price_missing", items=", ".join(exc.descriptions))
         return Outcome.PRICE_ASKED
+    if fields.reverse_charge and fields.customer and not fields.customer.vat_id:
+        reply(services, claimed, "vat_id_missing", customer=fields.customer.name)  # §14a UStG, EN 16931 BR-AE-02
+        return Outcome.PRICE_ASKED
     issued = issue_invoice(services, claimed.tenant_id, claimed.inbound_id, transcript, fields, today)
     send_invoice_ready(services, claimed, issued.number, issued.customer_name, issued.gross, issued.token)
     return Outcome.INVOICED

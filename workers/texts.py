@@ -18,6 +18,9 @@ TEXTS: dict[str, dict[str, str]] = {
                                "ein Waschbecken für 129 Euro.“",
         "price_missing": "Mir fehlt noch der Preis für: {items}. Schick mir bitte die Sprachnachricht noch einmal "
                          "mit den Preisen, dann mache ich die Rechnung.",
+        "vat_id_missing": "Für eine Rechnung mit Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG) "
+                          "brauche ich die USt-IdNr. von {customer}. Schick mir die Sprachnachricht bitte noch "
+                          "einmal mit der USt-IdNr.",
         "apology": "Entschuldige, bei deiner Sprachnachricht ist etwas schiefgegangen und ich konnte keine Rechnung "
                    "erstellen. Bitte schick sie in ein paar Minuten noch einmal.",
         "hint": "Schick mir eine Sprachnachricht nach dem Auftrag: Kunde mit Adresse, was gemacht wurde, Stunden, "
@@ -60,6 +63,8 @@ TEXTS: dict[str, dict[str, str]] = {
                                "hours of labour, one radiator valve for 34 euros.\"",
         "price_missing": "I still need the price for: {items}. Please send the voice note again with the prices "
                          "and I will make the invoice.",
+        "vat_id_missing": "For a reverse-charge invoice (§ 13b UStG) I need the VAT ID of {customer}. Please send "
+                          "the voice note again including the VAT ID.",
         "apology": "Sorry, something went wrong with your voice note and I could not make an invoice. Please "
                    "send it again in a few minutes.",
         "hint": "Send me a voice note after the job: customer with address, what was done, hours, materials and "
