@@ -14,6 +14,7 @@ from flask import Flask
 from rq import Worker
 from werkzeug.serving import run_simple
 
+from documents.warmup import warm_up
 from services import get_services
 from store import StoreError
 from store.audit import CLI_ACTOR, record_audit
@@ -97,6 +98,7 @@ def register_commands(app: Flask) -> None:
         configure_logging()
         services = get_services()
         schedule_sweep(services.queue, services.settings.sweep_interval_seconds)
+        warm_up()  # each job runs in a fork of this process: fonts, templates and the XSD are loaded once
         Worker([services.queue], connection=services.redis, log_job_description=False).work(
             burst=burst, with_scheduler=True, logging_level="INFO")
 
