@@ -1,0 +1,45 @@
+"""Render time per invoice in a warm worker: PDF (WeasyPrint, PDF/A-3b) + EN 16931 XML + XSD + Factur-X embedding.
+
+Usage: python bench/render_time.py [--runs 100] [--items 5 45]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from documents.issuing import render_e_invoice  # noqa: E402
+from documents.warmup import build_sample_document, warm_up  # noqa: E402
+
+
+def measure(items: int, runs: int) -> list[float]:
+    """Milliseconds per render of an invoice with `items` lines, after one warm-up render."""
+    doc = build_sample_document(items)
+    render_e_invoice(doc)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        render_e_invoice(doc)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--items", type=int, nargs="+", default=[5, 45])
+    args = parser.parse_args()
+    print(f"cold first render: {warm_up() * 1000:.0f} ms")
+    for items in args.items:
+        timings = sorted(measure(items, args.runs))
+        p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
+        print(f"{items:>3} items: p50 {statistics.median(timings):6.1f} ms   p99 {p99:6.1f} ms   "
+              f"max {timings[-1]:6.1f} ms   ({args.runs} runs)")
+
+
+if __name__ == "__main__":
+    main()
