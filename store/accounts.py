@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from store import StoreError
+from store.banking import find_bic_problem, find_iban_problem, normalise_code
 from store.crypto import ContentCipher, hash_token
 from store.db import execute_count
 from store.models import DataKey, Invoice, InvoiceState, LinkPurpose, LoginLink, MagicLink, Tenant, utcnow
@@ -28,13 +29,9 @@ LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 PROFILE_FIELDS = ("company", "street", "postal_code", "city", "tax_number", "vat_id", "iban", "bic", "email",
                   "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language", "retention_days")
 FORMATS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
-           "tax_number": re.compile(r"\d[\d/ ]{8,16}\d"), "vat_id": re.compile(r"[A-Z]{2}[A-Z0-9]{2,12}"),
-           "bic": re.compile(r"[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?")}
+           "tax_number": re.compile(r"\d[\d/ ]{8,16}\d"), "vat_id": re.compile(r"[A-Z]{2}[A-Z0-9]{2,12}")}
 POSTAL_DE = re.compile(r"\d{5}")
 POSTAL_OTHER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]")
-IBAN_SHAPE = re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}")
-IBAN_LENGTHS = {"DE": 22, "AT": 20, "CH": 21, "LI": 21, "NL": 18, "BE": 16, "LU": 20, "FR": 27, "IT": 27,
-                "ES": 24, "PL": 28, "CZ": 24, "DK": 18}
 VAT_RATES = (Decimal(0), Decimal(7), Decimal(19))
 NUMBER_TOKEN = re.compile(r"\{(?:YYYY|YY|MM|N{1,10})\}")
 NUMBER_TEXT = re.compile(r"[A-Za-z0-9/_.#-]*")
@@ -49,7 +46,7 @@ class LogoRejected(StoreError):
 
 
 class ProfileInvalid(StoreError):
-    """`errors` maps each bad field to a reason: required, too_long, format, checksum, range or choice."""
+    """`errors` maps each bad field to a reason: required, too_long, format, checksum, range, choice or mismatch."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("invalid profile: " + ", ".join(f"{name} ({reason})" for name, reason in errors.items()))
@@ -165,15 +162,6 @@ def save_logo(session: Session, tenant_id: int, data: bytes) -> str:
     return mime
 
 
-def find_iban_problem(iban: str) -> str | None:
-    """None for a valid IBAN (ISO 13616: country length, mod-97 check digits), else the reason."""
-    if not iban:
-        return "required"
-    if not IBAN_SHAPE.fullmatch(iban) or IBAN_LENGTHS.get(iban[:2], len(iban)) != len(iban):
-        return "format"
-    return None if int("".join(str(int(ch, 36)) for ch in iban[4:] + iban[:4])) % 97 == 1 else "checksum"
-
-
 def is_valid_number_format(pattern: str) -> bool:
     """Known placeholders ({YYYY}, {YY}, {MM}), exactly one counter {N...}, plain characters around them."""
     counters = re.findall(r"\{N+\}", pattern)
@@ -203,7 +191,8 @@ def find_field_problem(value: str, limit: int, pattern: re.Pattern[str] | None =
 def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]:
     """Validated, normalised profile values; ProfileInvalid names every bad field."""
     raw = {name: (form.get(name) or "").strip() for name in PROFILE_FIELDS}
-    iban, bic, vat_id = (re.sub(r"\s", "", raw[name]).upper() for name in ("iban", "bic", "vat_id"))
+    iban, bic = normalise_code(raw["iban"]), normalise_code(raw["bic"])
+    vat_id = re.sub(r"\s", "", raw["vat_id"]).upper()
     rate = read_amount(raw["hourly_rate"]) if raw["hourly_rate"] else None
     vat_rate = read_amount(raw["vat_rate"])
     terms = int(raw["payment_terms_days"]) if re.fullmatch(r"\d{1,3}", raw["payment_terms_days"]) else -1
@@ -214,7 +203,7 @@ def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]
         "postal_code": find_field_problem(raw["postal_code"], 10, POSTAL_DE if country == "DE" else POSTAL_OTHER),
         "tax_number": find_field_problem(raw["tax_number"], 40, FORMATS["tax_number"], required=not vat_id),
         "vat_id": find_field_problem(vat_id, 20, FORMATS["vat_id"], required=False),
-        "iban": find_iban_problem(iban), "bic": find_field_problem(bic, 11, FORMATS["bic"], required=False),
+        "iban": find_iban_problem(iban), "bic": find_bic_problem(bic, iban),
         "hourly_rate": "range" if raw["hourly_rate"] and (rate is None or not 0 <= rate <= 1000) else None,
         "vat_rate": None if vat_rate in VAT_RATES else "choice",
         "payment_terms_days": None if 0 <= terms <= 90 else "range",

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from store import StoreError
-from store.accounts import find_iban_problem
 from store.audit import record_audit
+from store.banking import find_bic_problem, find_iban_problem, normalise_code
 from store.crypto import ContentCipher
 from store.models import AuditEntry, InboundMessage, Tenant, utcnow
 from store.otp import MAX_FAILURES, open_challenge
@@ -31,13 +31,12 @@ REQUIRED = frozenset({"company", "street", "postal_code", "city", "iban", "email
 NUMBER_BOUNDS: dict[str, tuple[type, int, int, bool]] = {  # type, min, max, required
     "hourly_rate": (Decimal, 0, 10000, False), "vat_rate": (Decimal, 0, 100, True),
     "payment_terms_days": (int, 0, 365, True)}
-PATTERNS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "iban": re.compile(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}"),
-            "bic": re.compile(r"[A-Z0-9]{8}([A-Z0-9]{3})?")}
+PATTERNS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")}
 PROFILE_FIELDS = (*TEXT_LIMITS, *NUMBER_BOUNDS, "language", "small_business")
 
 
 class InvalidProfile(StoreError):
-    """Field name -> reason ('required', 'too_long', 'invalid')."""
+    """Field name -> reason ('required', 'too_long', 'invalid'; 'mismatch': a BIC of another bank than the IBAN's)."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("invalid profile: " + ", ".join(f"{k} {v}" for k, v in errors.items()))
@@ -47,13 +46,15 @@ class InvalidProfile(StoreError):
 def _clean_text(key: str, raw: object) -> tuple[str | None, str | None]:
     value = " ".join(str(raw or "").split())
     if key in ("iban", "bic"):
-        value = value.replace(" ", "").upper()
+        value = normalise_code(value)
     if not value:
         return None, "required" if key in REQUIRED else None
     if len(value) > TEXT_LIMITS[key]:
         return None, "too_long"
-    if key == "iban":  # the same IBAN rule as the account page (length per country, mod-97)
+    if key == "iban":  # the same IBAN rule as the account page (store.banking)
         return (None, "invalid") if find_iban_problem(value) else (value, None)
+    if key == "bic":  # its bank is compared with the IBAN's in clean_profile and update_tenant
+        return (None, "invalid") if find_bic_problem(value) else (value, None)
     pattern = PATTERNS.get(key)
     return (None, "invalid") if pattern and not pattern.fullmatch(value) else (value, None)
 
@@ -94,6 +95,8 @@ def clean_profile(raw: Mapping[str, Any], partial: bool = False) -> dict[str, An
             clean[key] = value
     if not partial and not (clean.get("tax_number") or clean.get("vat_id")):
         errors.setdefault("tax_number", "required")  # §14 UStG: one of both
+    if clean.get("bic") and clean.get("iban") and find_bic_problem(clean["bic"], clean["iban"]) == "mismatch":
+        errors["bic"] = "mismatch"
     if errors:
         raise InvalidProfile(errors)
     return clean
@@ -150,6 +153,8 @@ def update_tenant(session: Session, actor: str, tenant_id: int, changes: Mapping
         setattr(tenant, key, changes[key])
     if not (tenant.tax_number or tenant.vat_id):
         raise InvalidProfile({"tax_number": "required"})
+    if {"iban", "bic"} & set(changed) and find_bic_problem(tenant.bic, tenant.iban) == "mismatch":
+        raise InvalidProfile({"bic": "mismatch"})
     if changed:
         record_audit(session, actor, "tenant_updated", tenant_id, fields=changed)
     return changed

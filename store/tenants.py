@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import StoreError
+from store.banking import InvalidBankDetails, find_bank_problems, normalise_code
 from store.crypto import ContentCipher
 from store.models import Tenant
 
@@ -75,8 +76,18 @@ def open_phone(cipher: ContentCipher, sealed: bytes | None, pseudonym: str) -> s
 
 
 def add_tenant(session: Session, cipher: ContentCipher, phone: str, **profile: Any) -> Tenant:
-    """Create a tenant; the number is stored sealed for replies and looked up only by its pseudonym."""
+    """Create a tenant; the number is stored sealed for replies and looked up only by its pseudonym.
+
+    The IBAN (and the BIC, when given) are checked and normalised here, so no path stores a bad one:
+    InvalidBankDetails otherwise.
+    """
     sealed, pseudonym = seal_phone(cipher, normalise_phone(phone))
+    for key in ("iban", "bic"):
+        if profile.get(key) is not None:
+            profile[key] = normalise_code(profile[key]) or None
+    problems = find_bank_problems(profile.get("iban"), profile.get("bic"))
+    if problems:
+        raise InvalidBankDetails(problems)
     if session.scalar(select(Tenant.id).where(Tenant.phone_hmac == pseudonym)) is not None:
         raise PhoneTaken()
     for key in ("hourly_rate", "vat_rate"):

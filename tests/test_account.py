@@ -173,7 +173,7 @@ def test_account_page_without_login_shows_no_invoices(
     response = client.post(f"/konto/rechnungen/{invoice.id}/pdf", data={"csrf_token": read_csrf(client.get(
         f"/konto/login/{issue_login_token(app, tenant)}"))})
     assert response.status_code == 403 and response.mimetype != "application/pdf"
-    assert count_contents(app, invoice.id) == 3
+    assert count_contents(app, invoice.id) == 4  # transcript, fields, pdf, xml
 
 
 def test_a_tenant_sees_and_downloads_only_its_own_invoices(
@@ -195,7 +195,7 @@ def test_a_tenant_sees_and_downloads_only_its_own_invoices(
     for unknown in ("00000000-0000-0000-0000-000000000000", "x" * 500):
         assert client.post(f"/konto/rechnungen/{unknown}/pdf", data={"csrf_token": token}).status_code == 404
     assert client.get(f"/konto/rechnungen/{theirs.id}/pdf").status_code == 405
-    assert count_contents(app, theirs.id) == 3
+    assert count_contents(app, theirs.id) == 4
     with get_services(app).db.session() as session:
         assert session.get_one(Invoice, theirs.id).state is InvoiceState.ISSUED
 

@@ -18,6 +18,7 @@ from documents.warmup import warm_up
 from services import get_services
 from store import StoreError
 from store.audit import CLI_ACTOR, record_audit
+from store.banking import InvalidBankDetails
 from store.crypto import ContentCipher
 from store.tenants import add_tenant
 from workers.retention import purge_content, schedule_sweep
@@ -87,6 +88,9 @@ def register_commands(app: Flask) -> None:
                 tenant = add_tenant(session, services.cipher, phone, **profile)
                 tenant_id = tenant.id
                 record_audit(session, CLI_ACTOR, "tenant_created", tenant_id, verified=bool(profile.get("verified")))
+        except InvalidBankDetails as exc:  # nothing was created
+            hint = " / ".join(f"'--{name}'" for name in exc.errors)
+            raise click.BadParameter(str(exc), param_hint=hint) from exc
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"tenant {tenant_id} created" + (" (verified)" if profile.get("verified") else ""))
