@@ -59,7 +59,7 @@ def test_retention_purge_deletes_content_after_thirty_days_only(
     issue_one(send_voice_note, run_worker)
     services = get_services(app)
     assert purge_content(services, now=utcnow() + dt.timedelta(days=29)) == 0
-    assert content_rows(app) == (3, 1)
+    assert content_rows(app) == (4, 1)  # transcript, fields, pdf, xml; one data key
     assert purge_content(services, now=utcnow() + dt.timedelta(days=30, minutes=1)) == 1
     assert content_rows(app) == (0, 0)
     with services.db.session() as session:
@@ -68,7 +68,7 @@ def test_retention_purge_deletes_content_after_thirty_days_only(
         receipt = session.scalars(select(DeletionReceipt)).one()
         assert receipt.trigger is DeletionTrigger.RETENTION
         # the link itself had expired after 7 days and was swept at day 29
-        assert receipt.categories == {"transcript": 1, "fields": 1, "pdf": 1, "data_key": 1, "key_file": 1,
+        assert receipt.categories == {"transcript": 1, "fields": 1, "pdf": 1, "xml": 1, "data_key": 1, "key_file": 1,
                                       "invoice": 1}
 
 
@@ -92,7 +92,7 @@ def test_download_with_grace_period_deletes_later(
     link = whatsapp_fake.texts_to("4917612345678")[0].split("https://rechnung.example")[1].split()[0]
     assert client.post(link).status_code == 200
     assert client.post(link).status_code == 200  # within the grace period the link still works
-    assert content_rows(app) == (3, 1)
+    assert content_rows(app) == (4, 1)  # transcript, fields, pdf, xml; one data key
     assert purge_content(services, now=utcnow() + dt.timedelta(seconds=121)) == 1
     assert content_rows(app) == (0, 0)
     assert client.post(link).status_code == 410
