@@ -34,6 +34,11 @@ class Services:
         url = self.settings.database_url or f"sqlite:///{self.instance_path / 'app.db'}"
         return Database(create_db_engine(url))
 
+    def close(self) -> None:
+        """Release pooled database connections (tests build many apps against one server)."""
+        if "db" in self.__dict__:
+            self.db.engine.dispose()
+
     @cached_property
     def redis(self) -> redis.Redis:
         if self.settings.redis_url:

@@ -118,10 +118,12 @@ def app_env(clean_db: str, redis_url: str, whatsapp_fake: FakeWhatsApp, openai_f
 
 
 @pytest.fixture
-def app(app_env: dict[str, str], tmp_path: Path) -> Flask:
+def app(app_env: dict[str, str], tmp_path: Path) -> Iterator[Flask]:
     config: dict[str, Any] = {k.lower(): v for k, v in app_env.items()}
     config["job_retry_intervals"] = json.loads(config["job_retry_intervals"])
-    return create_app({**config, "instance_path": str(tmp_path / "instance")})
+    app = create_app({**config, "instance_path": str(tmp_path / "instance")})
+    yield app
+    get_services(app).close()
 
 
 @pytest.fixture
