@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 
 
-@pytest.mark.parametrize("prefix", ["/d/", "/konto/login/"])
+@pytest.mark.parametrize("prefix", ["/d/", "/konto/login/", "/export/"])
 @pytest.mark.parametrize("logger_name", ["werkzeug", "gunicorn.access"])
 def test_access_log_lines_hide_link_tokens(app: Flask, caplog: pytest.LogCaptureFixture, logger_name: str,
                                            prefix: str) -> None:
