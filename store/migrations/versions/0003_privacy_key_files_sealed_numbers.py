@@ -27,6 +27,10 @@ def _cipher(bind: sa.Connection, table: str) -> object:
 
 def upgrade() -> None:
     bind = op.get_bind()
+    # checked before any DDL: SQLite cannot roll back a half-done migration
+    cipher = _cipher(bind, 'tenants') or _cipher(bind, 'inbound_messages')
+    if bind.dialect.name == 'sqlite':
+        bind.execute(sa.text("PRAGMA secure_delete = ON"))  # the dropped plain columns' pages are zeroed
     with op.batch_alter_table('tenants') as batch:
         batch.add_column(sa.Column('phone_sealed', sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column('retention_days', sa.Integer(), nullable=False, server_default='30'))
@@ -36,7 +40,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column('phone_sealed', sa.LargeBinary(), nullable=True))
     with op.batch_alter_table('inbound_messages') as batch:
         batch.add_column(sa.Column('wa_message_hmac', sa.String(length=64), nullable=True))
-    cipher = _cipher(bind, 'tenants') or _cipher(bind, 'inbound_messages')
     if cipher is not None:
         for table in ('tenants', 'otp_challenges'):
             for row_id, phone, pseudonym in bind.execute(sa.text(f"SELECT id, phone, phone_hmac FROM {table}")):
