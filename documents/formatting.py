@@ -1,0 +1,57 @@
+"""Jinja2 filters for the invoice template: money, dates, numbers, percentages, units, countries, IBANs."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from documents.amounts import round_cents
+
+
+@pass_context
+def format_money(context: Context, value: Decimal) -> str:
+    """1.234,56 € (de) or €1,234.56 (en), rounded half up to cents."""
+    return format_currency(round_cents(value), "EUR", locale=context["locale"])
+
+
+@pass_context
+def format_day(context: Context, value: dt.date) -> str:
+    """21.11.2026 (de) or 21 Nov 2026 (en)."""
+    return format_date(value, "medium", locale=context["locale"])
+
+
+@pass_context
+def format_number(context: Context, value: Decimal) -> str:
+    return format_decimal(value, locale=context["locale"])
+
+
+@pass_context
+def format_percent(context: Context, value: Decimal) -> str:
+    """19 % (de) or 19% (en); value is in percent."""
+    return context["t"]["percent"].format(format_decimal(value, locale=context["locale"]))
+
+
+@pass_context
+def name_unit(context: Context, unit: str) -> str:
+    return context["units"].get(unit, unit)
+
+
+def name_country_in(code: str, locale: str) -> str:
+    """The country's name in the given locale, upper case as DIN 5008 asks for abroad."""
+    return str(Locale.parse(locale).territories.get(code.upper(), code)).upper()
+
+
+@pass_context
+def name_country(context: Context, code: str) -> str:
+    return name_country_in(code, context["locale"])
+
+
+def group_iban(iban: str) -> str:
+    """DE89370400440532013000 -> DE89 3704 0044 0532 0130 00."""
+    compact = iban.replace(" ", "").upper()
+    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
