@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         pages,
         support,
         support_privacy,  # noqa: F401  (adds the deletion routes to support.bp)
+        support_tenants,  # noqa: F401  (adds the tenant screens to support.bp)
         webhook,
     )
     from handlers.logfilter import install_token_filter

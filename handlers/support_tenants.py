@@ -1,0 +1,198 @@
+"""Support console: tenant list, create/edit, verification codes, disable/enable, messages, audit log.
+
+Registers its routes on handlers.support.bp; staff see states and metadata, never content.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import flash, g, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from handlers.support import bp, local_time
+from services import get_services
+from store.accounts import find_pending_number
+from store.console import (
+    PROFILE_FIELDS,
+    InvalidProfile,
+    clean_profile,
+    create_tenant,
+    list_audit,
+    list_tenants,
+    recent_messages,
+    reset_locked_challenge,
+    set_tenant_active,
+    update_tenant,
+)
+from store.erasure import list_receipts
+from store.models import Tenant
+from store.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
+from store.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone, open_phone
+from whatsapp import GraphError
+from workers.onboarding import check_code, send_code
+
+logger = logging.getLogger(__name__)
+
+VERIFY_MESSAGES = {
+    VerifyOutcome.VERIFIED: ("ok", "Code korrekt: Die Nummer ist jetzt verifiziert."),
+    VerifyOutcome.EXPIRED: ("error", "Der Code ist abgelaufen (gültig 10 Minuten). Bitte senden Sie einen neuen."),
+    VerifyOutcome.LOCKED: ("error", "Zu viele falsche Codes: Die Verifizierung ist gesperrt. Setzen Sie sie "
+                                    "zurück und senden Sie einen neuen Code."),
+    VerifyOutcome.NO_CHALLENGE: ("error", "Es gibt keinen offenen Code. Bitte senden Sie zuerst einen Code."),
+    VerifyOutcome.NUMBER_TAKEN: ("error", "Die neue Nummer gehört inzwischen zu einem anderen Betrieb."),
+}
+PHONE_ERRORS = {InvalidPhone: "invalid", PhoneTaken: "taken"}
+
+
+@bp.get("/tenants")
+def tenants() -> str:
+    with get_services().db.session() as db:
+        rows = list_tenants(db)
+    return render_template("support/tenants.html", tenants=rows)
+
+
+@bp.get("/tenants/new")
+def tenant_new() -> str:
+    defaults = {"vat_rate": "19", "payment_terms_days": "14", "language": "de"}
+    return render_template("support/tenant_form.html", values=defaults, errors={}, tenant_id=None)
+
+
+@bp.post("/tenants/new")
+def tenant_create() -> BaseResponse | tuple[str, int]:
+    form = request.form.to_dict()
+    errors: dict[str, str] = {}
+    try:
+        profile = clean_profile(form)
+    except InvalidProfile as exc:
+        errors.update(exc.errors)
+    try:
+        normalise_phone(form.get("phone", ""))
+        if not errors:
+            services = get_services()
+            with services.db.session() as db:
+                tenant_id = create_tenant(db, services.cipher, g.staff_email, form.get("phone", ""), profile)
+            flash("Betrieb angelegt. Senden Sie jetzt den Code an die WhatsApp-Nummer.", "ok")
+            return redirect(url_for("support.tenant", tenant_id=tenant_id))
+    except (InvalidPhone, PhoneTaken) as exc:
+        errors["phone"] = PHONE_ERRORS[type(exc)]
+    return render_template("support/tenant_form.html", values=form, errors=errors, tenant_id=None), 422
+
+
+@bp.get("/tenants/<int:tenant_id>")
+def tenant(tenant_id: int) -> str:
+    services = get_services()
+    with services.db.session() as db:
+        record = db.get_one(Tenant, tenant_id)
+        challenge = open_challenge(db, tenant_id)
+        audit = list_audit(db, tenant_id, limit=50)
+        phone = None if record.offboarded_at else open_phone(services.cipher, record.phone_sealed, record.phone_hmac)
+        new_number = find_pending_number(db, services.cipher, record) if phone else None
+        receipts = list_receipts(db, tenant_id)
+    return render_template("support/tenant.html", tenant=record, challenge=challenge, audit=audit, phone=phone,
+                           new_number=new_number, receipts=receipts, max_failures=MAX_FAILURES)
+
+
+@bp.get("/tenants/<int:tenant_id>/edit")
+def tenant_edit(tenant_id: int) -> str:
+    with get_services().db.session() as db:
+        record = db.get_one(Tenant, tenant_id)
+    values = {key: getattr(record, key) for key in PROFILE_FIELDS}
+    return render_template("support/tenant_form.html", values=values, errors={}, tenant_id=tenant_id)
+
+
+@bp.post("/tenants/<int:tenant_id>/edit")
+def tenant_update(tenant_id: int) -> BaseResponse | tuple[str, int]:
+    form = request.form.to_dict()
+    try:
+        changes = clean_profile(form)
+        with get_services().db.session() as db:
+            changed = update_tenant(db, g.staff_email, tenant_id, changes)
+    except InvalidProfile as exc:
+        return render_template("support/tenant_form.html", values=form, errors=exc.errors, tenant_id=tenant_id), 422
+    flash("Änderungen gespeichert." if changed else "Keine Änderungen.", "ok")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+@bp.post("/tenants/<int:tenant_id>/send-code")
+def tenant_send_code(tenant_id: int) -> BaseResponse:
+    services = get_services()
+    new_number = request.form.get("phone", "").strip()
+    try:
+        with services.db.session() as db:
+            db.get_one(Tenant, tenant_id)
+            phone = None
+            if new_number:
+                phone = check_new_number(db, services.cipher, tenant_id, new_number, allow_same=True)
+        send_code(services, tenant_id, g.staff_email, phone)
+        flash("Code gesendet" + (f" an {phone}" if phone else "") + ". Er ist 10 Minuten gültig.", "ok")
+    except InvalidPhone:
+        flash("Das ist keine gültige Telefonnummer (Beispiel: +49 176 12345678).", "error")
+    except PhoneTaken:
+        flash("Diese WhatsApp-Nummer gehört bereits zu einem anderen Betrieb.", "error")
+    except SendLimitReached as exc:
+        flash(f"Höchstens 3 Codes pro Stunde und Nummer. Der nächste ist ab {local_time(exc.retry_at)} Uhr "
+              "möglich.", "error")
+    except ChallengeLocked:
+        flash("Die Verifizierung ist nach 5 falschen Codes gesperrt. Setzen Sie sie zuerst zurück.", "error")
+    except GraphError as exc:
+        logger.warning("sending a code to tenant %s failed: %s", tenant_id, exc)
+        flash(f"WhatsApp hat den Versand abgelehnt (Fehler {exc.code or exc.status}). Es wurde kein Code "
+              "gesendet.", "error")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+@bp.post("/tenants/<int:tenant_id>/verify")
+def tenant_verify(tenant_id: int) -> BaseResponse:
+    code = "".join(request.form.get("code", "").split())
+    if not code:
+        flash("Bitte geben Sie den 6-stelligen Code ein.", "error")
+        return redirect(url_for("support.tenant", tenant_id=tenant_id))
+    result = check_code(get_services(), tenant_id, code, g.staff_email)
+    if result.outcome is VerifyOutcome.WRONG:
+        plural = "Versuch" if result.remaining == 1 else "Versuche"
+        flash(f"Der Code stimmt nicht. Noch {result.remaining} {plural}.", "error")
+    else:
+        flash(VERIFY_MESSAGES[result.outcome][1], VERIFY_MESSAGES[result.outcome][0])
+    return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+@bp.post("/tenants/<int:tenant_id>/reset-code")
+def tenant_reset_code(tenant_id: int) -> BaseResponse:
+    with get_services().db.session() as db:
+        reset = reset_locked_challenge(db, g.staff_email, tenant_id)
+    flash("Verifizierung zurückgesetzt: Sie können einen neuen Code senden." if reset
+          else "Es gibt keine gesperrte Verifizierung.", "ok" if reset else "error")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+@bp.post("/tenants/<int:tenant_id>/disable")
+def tenant_disable(tenant_id: int) -> BaseResponse:
+    with get_services().db.session() as db:
+        changed = set_tenant_active(db, g.staff_email, tenant_id, False)
+    flash("Nummer gesperrt: Nachrichten dieses Betriebs werden nicht mehr verarbeitet." if changed
+          else "Die Nummer war bereits gesperrt.", "ok")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+@bp.post("/tenants/<int:tenant_id>/enable")
+def tenant_enable(tenant_id: int) -> BaseResponse:
+    with get_services().db.session() as db:
+        changed = set_tenant_active(db, g.staff_email, tenant_id, True)
+    flash("Nummer freigegeben." if changed else "Die Nummer war bereits freigegeben.", "ok")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+@bp.get("/tenants/<int:tenant_id>/messages")
+def tenant_messages(tenant_id: int) -> str:
+    with get_services().db.session() as db:
+        record = db.get_one(Tenant, tenant_id)
+        messages = recent_messages(db, tenant_id)
+    return render_template("support/messages.html", tenant=record, messages=messages)
+
+
+@bp.get("/audit")
+def audit() -> str:
+    with get_services().db.session() as db:
+        entries = list_audit(db)
+        companies = {row.id: row.company for row in list_tenants(db)}
+    return render_template("support/audit.html", entries=entries, companies=companies)
