@@ -73,6 +73,7 @@ def paused_gc() -> Iterator[None]:
 
 
 def build_e_invoice(doc: InvoiceDocument) -> tuple[bytes, bytes]:
+    """XML, its schema check, the PDF and the embedding (render_e_invoice runs this with the GC paused)."""
     xml = build_cii_xml(doc)
     problems = check_xsd(xml)
     if problems:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from handlers.csrf import check_csrf
-from handlers.download import finish_download, pdf_response, take_pdf
+from handlers.download import document_response, finish_download, take_document
 from services import get_services
 from store.accounts import (
     LOGO_MAX_BYTES,
@@ -149,9 +149,9 @@ def download_invoice(invoice_id: str) -> BaseResponse:
         invoice = find_downloadable_invoice(db, tenant.id, invoice_id) if tenant else None
         if invoice is None:
             return render_notice_page("invoice_gone", 404 if tenant else 403, tenant.language if tenant else None)
-        pdf, number = take_pdf(services, db, invoice), invoice.number
+        pdf, number = take_document(services, db, invoice), invoice.number
     finish_download(services, invoice_id)
-    return pdf_response(pdf, number)
+    return document_response(pdf, number)
 
 
 @bp.post("/konto/profil")

@@ -48,19 +48,19 @@ def show(token: str) -> Response:
     return Response(html, headers=NO_STORE)
 
 
-def take_pdf(services: Services, session: Session, invoice: Invoice, category: str = "pdf") -> bytes:
+def take_document(services: Services, session: Session, invoice: Invoice, category: str = "pdf") -> bytes:
     """The invoice's PDF (or its XML); marks it downloaded and, without a grace period, deletes all content."""
-    pdf = open_content(session, services.cipher, invoice.id, category)
+    document = open_content(session, services.cipher, invoice.id, category)
     if invoice.downloaded_at is None:
         invoice.downloaded_at = utcnow()
         invoice.state = InvoiceState.DOWNLOADED
     if services.settings.download_grace_seconds == 0:
         delete_invoice_content(session, services.cipher, invoice, DeletionTrigger.DOWNLOAD)
-    return pdf
+    return document
 
 
 def finish_download(services: Services, invoice_id: str) -> None:
-    """After the commit of take_pdf: fold the WAL, or schedule the deletion after the grace period."""
+    """After the commit of take_document: fold the WAL, or schedule the deletion after the grace period."""
     grace = services.settings.download_grace_seconds
     if grace == 0:
         services.db.checkpoint()
@@ -69,10 +69,10 @@ def finish_download(services: Services, invoice_id: str) -> None:
     logger.info("invoice %s downloaded", invoice_id)
 
 
-def pdf_response(pdf: bytes, number: str, category: str = "pdf") -> Response:
+def document_response(document: bytes, number: str, category: str = "pdf") -> Response:
     filename = f"Rechnung-{number.replace('/', '-')}.{category}"
     headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(pdf, mimetype=MIME_TYPES[category], headers=headers)
+    return Response(document, mimetype=MIME_TYPES[category], headers=headers)
 
 
 @bp.post("/d/<token>")
@@ -85,7 +85,7 @@ def download(token: str, category: str = "pdf") -> Response:
         if state is not LinkState.VALID or link is None:
             return _gone(state)
         invoice = session.get_one(Invoice, link.invoice_id)
-        document = take_pdf(services, session, invoice, category)
+        document = take_document(services, session, invoice, category)
         number, invoice_id = invoice.number, invoice.id
     finish_download(services, invoice_id)
-    return pdf_response(document, number, category)
+    return document_response(document, number, category)

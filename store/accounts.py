@@ -61,14 +61,15 @@ class PendingInvoice:
     link_expires_at: dt.datetime | None
 
 
-def create_login_link(session: Session, tenant_id: int, now: dt.datetime | None = None) -> str:
-    """A new 15-minute single-use login token (shown once); the tenant's stale links are dropped."""
+def create_login_link(session: Session, tenant_id: int, now: dt.datetime | None = None,
+                      purpose: LinkPurpose = LinkPurpose.LOGIN, ttl: dt.timedelta = LOGIN_TTL) -> str:
+    """A new single-use token (shown once; login: 15 minutes); the tenant's stale links are dropped."""
     now = now or utcnow()
     stale = or_(and_(LoginLink.used_at.is_(None), LoginLink.expires_at <= now),
                 LoginLink.used_at <= now - dt.timedelta(days=1))
     session.execute(delete(LoginLink).where(LoginLink.tenant_id == tenant_id, stale))
     token = secrets.token_urlsafe(32)
-    session.add(LoginLink(token_hash=hash_token(token), tenant_id=tenant_id, expires_at=now + LOGIN_TTL))
+    session.add(LoginLink(token_hash=hash_token(token), tenant_id=tenant_id, expires_at=now + ttl, purpose=purpose))
     return token
 
 

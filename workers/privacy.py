@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 
 from services import Services
+from store.accounts import create_login_link
 from store.audit import record_audit
-from store.crypto import hash_token
 from store.erasure import delete_tenant_content, offboard_tenant
-from store.models import DeletionReceipt, DeletionTrigger, LinkPurpose, LoginLink, utcnow
+from store.models import DeletionReceipt, DeletionTrigger, LinkPurpose
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +35,7 @@ def offboard(services: Services, tenant_id: int, actor: str) -> DeletionReceipt:
 
 def create_export_link(services: Services, tenant_id: int) -> str:
     """A single-use link to the tenant's data export (valid EXPORT_HOURS); returns the URL."""
-    token = secrets.token_urlsafe(32)
-    expires = utcnow() + dt.timedelta(hours=services.settings.export_hours)
+    ttl = dt.timedelta(hours=services.settings.export_hours)
     with services.db.session() as session:
-        session.add(LoginLink(token_hash=hash_token(token), tenant_id=tenant_id, expires_at=expires,
-                              purpose=LinkPurpose.EXPORT))
+        token = create_login_link(session, tenant_id, purpose=LinkPurpose.EXPORT, ttl=ttl)
     return f"{services.settings.public_base_url.rstrip('/')}/export/{token}"
