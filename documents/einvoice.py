@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 GUIDELINE_EN16931 = "urn:cen.eu:en16931:2017"
+GUIDELINE_XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
+PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23, as XRechnung recommends
 INVOICE_TYPE = "380"  # UNTDID 1001: commercial invoice
 # UN/ECE Recommendation 20 codes of the units in extraction.models.Unit
 UNIT_CODES = {"h": "HUR", "piece": "H87", "m": "MTR", "m2": "MTK", "m3": "MTQ", "km": "KMT", "kg": "KGM",
@@ -35,16 +38,34 @@ UNIT_CODES = {"h": "HUR", "piece": "H87", "m": "MTR", "m2": "MTK", "m3": "MTQ", 
 PRICE_PLACES = Decimal("0.0001")
 
 
-def build_cii_xml(doc: InvoiceDocument, *, buyer_vat_id: str | None = None) -> bytes:
-    """The CII XML (UTF-8) of an invoice; buyer_vat_id (BT-48) is what reverse charge needs for BR-AE-02."""
+class Profile(str, Enum):
+    """Which specification the XML claims (BT-24): EN 16931 itself, or the German CIUS XRechnung 3.0."""
+
+    EN16931 = "en16931"
+    XRECHNUNG = "xrechnung"
+
+
+def build_cii_xml(doc: InvoiceDocument, *, buyer_vat_id: str | None = None,
+                  profile: Profile = Profile.EN16931) -> bytes:
+    """The CII XML (UTF-8) of an invoice; buyer_vat_id (BT-48) is what reverse charge needs for BR-AE-02.
+
+    XRechnung adds the business process (BT-23) and its specification id; its other demands (buyer reference
+    and electronic address, seller contact with telephone) come from the data: see documents.xrechnung.
+    """
     root = etree.Element(f"{{{NAMESPACES['rsm']}}}CrossIndustryInvoice", nsmap=NAMESPACES)
     context = add_element(root, "rsm:ExchangedDocumentContext")
-    add_element(add_element(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", GUIDELINE_EN16931)
+    if profile is Profile.XRECHNUNG:
+        add_element(add_element(context, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID",
+                    PEPPOL_BILLING)
+    guideline = GUIDELINE_XRECHNUNG if profile is Profile.XRECHNUNG else GUIDELINE_EN16931
+    add_element(add_element(context, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID", guideline)
     add_header(root, doc)
     transaction = add_element(root, "rsm:SupplyChainTradeTransaction")
     for index, line in enumerate(doc.totals.lines, start=1):
         add_line(transaction, index, line, doc.totals.tax_mode)
     agreement = add_element(transaction, "ram:ApplicableHeaderTradeAgreement")
+    if doc.customer.leitweg_id:  # BT-10: the public-sector buyer routes the invoice by it
+        add_element(agreement, "ram:BuyerReference", doc.customer.leitweg_id)
     add_seller(agreement, doc.seller)
     add_buyer(agreement, doc.customer, buyer_vat_id or doc.customer.vat_id)
     delivery = add_element(transaction, "ram:ApplicableHeaderTradeDelivery")
@@ -52,7 +73,7 @@ def build_cii_xml(doc: InvoiceDocument, *, buyer_vat_id: str | None = None) -> b
     add_date(add_element(event, "ram:OccurrenceDateTime"), doc.service_date or doc.issue_date)
     add_settlement(transaction, doc)
     xml: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    logger.debug("CII XML built (%d lines, %d bytes)", len(doc.totals.lines), len(xml))
+    logger.debug("CII XML (%s) built (%d lines, %d bytes)", profile.value, len(doc.totals.lines), len(xml))
     return xml
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 SEPA_CREDIT_TRANSFER = "58"  # UNTDID 4461
+LEITWEG_SCHEME = "0204"  # CEF EAS: the German Leitweg-ID, the electronic address of public-sector buyers
 
 
 def compact(text: str) -> str:
@@ -32,13 +33,14 @@ def add_address(party: Any, street: str | None, postal_code: str | None, city: s
 
 
 def add_seller(agreement: Any, seller: Seller) -> None:
-    """Seller: name, contact, address, e-mail (BT-34) and VAT id (VA) / tax number (FC)."""
+    """Seller: name, contact (BG-6), address, e-mail (BT-34) and VAT id (VA) / tax number (FC)."""
     party = add_element(agreement, "ram:SellerTradeParty")
     if not seller.vat_id and seller.tax_number:
         # BR-CO-26 wants BT-29, BT-30 or BT-31; without a VAT id the tax number identifies the seller
         add_element(party, "ram:ID", seller.tax_number)
     add_element(party, "ram:Name", seller.company)
     contact = add_element(party, "ram:DefinedTradeContact")
+    add_element(contact, "ram:PersonName", seller.company)  # BT-41: the business is the contact point
     if seller.phone:
         add_element(add_element(contact, "ram:TelephoneUniversalCommunication"), "ram:CompleteNumber", seller.phone)
     add_element(add_element(contact, "ram:EmailURIUniversalCommunication"), "ram:URIID", seller.email)
@@ -53,13 +55,16 @@ def add_seller(agreement: Any, seller: Seller) -> None:
 
 
 def add_buyer(agreement: Any, customer: Customer, vat_id: str | None) -> None:
-    """Buyer: the company (or the person), the person as contact, address, e-mail and VAT id."""
+    """Buyer: the company (or the person), the person as contact, address, Leitweg-ID or e-mail, VAT id."""
     party = add_element(agreement, "ram:BuyerTradeParty")
     add_element(party, "ram:Name", customer.company or customer.name)
     if customer.company and customer.company != customer.name:
         add_element(add_element(party, "ram:DefinedTradeContact"), "ram:PersonName", customer.name)
     add_address(party, customer.street, customer.postal_code, customer.city, customer.country)
-    if customer.email:
+    if customer.leitweg_id:  # BT-49 (0..1): public-sector buyers are addressed by their Leitweg-ID
+        add_element(add_element(party, "ram:URIUniversalCommunication"), "ram:URIID", customer.leitweg_id,
+                    schemeID=LEITWEG_SCHEME)
+    elif customer.email:
         add_element(add_element(party, "ram:URIUniversalCommunication"), "ram:URIID", customer.email,
                     schemeID="EM")
     if vat_id:

@@ -17,6 +17,7 @@ from documents.einvoice_check import check_xsd
 from documents.facturx import embed_factur_x
 from documents.numbering import claim_next_number, format_invoice_number
 from documents.render import InvoiceDocument, Seller, render_invoice_pdf
+from documents.xrechnung import Gap, build_xrechnung_xml, check_xrechnung, find_xrechnung_gaps
 from extraction.models import InvoiceFields
 from services import Services
 from store.content import seal_contents
@@ -47,17 +48,44 @@ def build_document(tenant: Tenant, fields: InvoiceFields, totals: Totals, number
     assert fields.customer is not None
     seller = Seller(company=tenant.company, street=tenant.street, postal_code=tenant.postal_code, city=tenant.city,
                     country=tenant.country, tax_number=tenant.tax_number, vat_id=tenant.vat_id, iban=tenant.iban,
-                    bic=tenant.bic, email=tenant.email, phone=None, logo=tenant.logo, logo_mime=tenant.logo_mime)
+                    bic=tenant.bic, email=tenant.email, phone=tenant.business_phone, logo=tenant.logo,
+                    logo_mime=tenant.logo_mime)
     return InvoiceDocument(number=number, issue_date=issue_date, service_date=fields.service_date,
                            due_date=issue_date + dt.timedelta(days=tenant.payment_terms_days),
                            language=tenant.language, seller=seller, customer=fields.customer,
                            job_title=fields.job_title, notes=fields.notes, totals=totals)
 
 
+def find_xrechnung_gaps_of(services: Services, tenant_id: int, fields: InvoiceFields) -> list[Gap]:
+    """What an XRechnung still needs when the customer gave a Leitweg-ID; empty otherwise."""
+    if fields.customer is None or not fields.customer.leitweg_id:
+        return []
+    with services.db.session() as session:
+        return find_xrechnung_gaps(session.get_one(Tenant, tenant_id).business_phone, fields.customer)
+
+
 def render_e_invoice(doc: InvoiceDocument) -> tuple[bytes, bytes]:
     """(Factur-X PDF/A-3b, its EN 16931 CII XML); RenderFailed if the XML breaks the schema."""
     with paused_gc():
         return build_e_invoice(doc)
+
+
+def render_xrechnung(doc: InvoiceDocument) -> bytes:
+    """The XRechnung 3.0 CII XML; RenderFailed if it breaks the schema or a BR-DE rule (a bug: gaps are asked)."""
+    xml = build_xrechnung_xml(doc)
+    problems = check_xsd(xml) + check_xrechnung(xml)
+    if problems:
+        logger.error("XRechnung of %s invalid: %d problems, first %s", doc.number, len(problems), problems[0])
+        raise RenderFailed(f"XRechnung invalid: {problems[0]}")
+    return xml
+
+
+def render_documents(doc: InvoiceDocument) -> dict[str, bytes]:
+    """What is sealed for download: the PDF, and the XRechnung when the customer has a Leitweg-ID, else the XML."""
+    pdf, xml = render_e_invoice(doc)
+    if doc.customer.leitweg_id:
+        return {"pdf": pdf, "xrechnung": render_xrechnung(doc)}
+    return {"pdf": pdf, "xml": xml}
 
 
 @contextmanager
@@ -97,7 +125,7 @@ def issue_invoice(services: Services, tenant_id: int, inbound_id: int | None, tr
         tenant = session.get_one(Tenant, tenant_id)
         totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
         number = format_invoice_number(tenant.number_format, counter, issue_date)
-        pdf, xml = render_e_invoice(build_document(tenant, fields, totals, number, issue_date))
+        documents = render_documents(build_document(tenant, fields, totals, number, issue_date))
         now = utcnow()
         expires_at = now + dt.timedelta(days=retention_days_of(tenant, services.settings.retention_days))
         invoice = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, number=number, created_at=now,
@@ -107,11 +135,10 @@ def issue_invoice(services: Services, tenant_id: int, inbound_id: int | None, tr
         seal_contents(session, services.cipher, invoice.id, expires_at, {
             "transcript": transcript.encode(),
             "fields": fields.model_dump_json().encode(),
-            "pdf": pdf,
-            "xml": xml,
+            **documents,
         })
         token = create_magic_link(session, invoice.id, link_expiry(services, invoice))
-    logger.info("invoice %s issued (%d bytes PDF)", invoice.id, len(pdf))
+    logger.info("invoice %s issued (%s)", invoice.id, ", ".join(sorted(documents)))
     assert fields.customer is not None
     return IssuedInvoice(invoice.id, number, token, totals.gross, fields.customer.name)
 

@@ -29,6 +29,7 @@ LABELS: dict[str, dict[str, str]] = {
         "small_business": "Gemäß § 19 UStG wird keine Umsatzsteuer berechnet.",
         "reverse_charge": "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG).",
         "buyer_vat_id": "USt-IdNr. des Leistungsempfängers: {}",
+        "leitweg_id": "Leitweg-ID",
         "payment": "Bitte überweisen Sie den Gesamtbetrag von {gross} bis zum {due} ohne Abzug auf das unten "
                    "genannte Konto. Bitte geben Sie als Verwendungszweck die Rechnungsnummer {number} an.",
         "account_holder": "Kontoinhaber",
@@ -78,6 +79,7 @@ LABELS: dict[str, dict[str, str]] = {
         "small_business": "No VAT is charged under § 19 UStG (small business exemption).",
         "reverse_charge": "Reverse charge: the recipient of the service is liable for VAT (§ 13b UStG).",
         "buyer_vat_id": "Customer VAT ID: {}",
+        "leitweg_id": "Leitweg-ID",
         "payment": "Please transfer the total amount of {gross} by {due} without deduction to the account below, "
                    "quoting the invoice number {number} as payment reference.",
         "account_holder": "Account holder",

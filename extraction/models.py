@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from enum import Enum
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_UNIT_PRICE = Decimal("100000")
 MAX_QUANTITY = Decimal("10000")
+LEITWEG_ID = re.compile(r"[0-9]{2,12}(-[A-Z0-9]{1,30})?-[0-9]{2}")  # KoSIT Leitweg-ID; check digits: documents
 
 
 class Unit(str, Enum):
@@ -50,6 +52,10 @@ class Customer(BaseModel):
     is_business: bool = Field(
         False, description="True for companies (GmbH, AG, KG, e.K., ...), false for private persons."
     )
+    leitweg_id: str | None = Field(
+        None, description="The Leitweg-ID of a public-sector customer (Behörde, Stadt, Schule) if said, digits and "
+                          "letters joined by hyphens as spoken, e.g. '04011000-1234512345-06'; else null.",
+    )
 
     @field_validator("name")
     @classmethod
@@ -57,6 +63,17 @@ class Customer(BaseModel):
         if not value.strip():
             raise ValueError("customer.name must not be empty; set customer to null if no customer was said")
         return value.strip()
+
+    @field_validator("leitweg_id")
+    @classmethod
+    def check_leitweg_id(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        compact = re.sub(r"\s", "", value).upper()
+        if not LEITWEG_ID.fullmatch(compact):
+            raise ValueError("leitweg_id must look like '04011000-1234512345-06' (2-12 digits, an optional part of "
+                             f"letters and digits, 2 check digits, joined by hyphens), got {value!r}")
+        return compact
 
 
 class Item(BaseModel):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from services import Services, get_services
 from store import ContentGone
-from store.content import delete_invoice_content, open_content
+from store.content import delete_invoice_content, list_categories, open_content
 from store.links import LinkState, find_link
 from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
 from store.tenants import retention_days_of
@@ -17,7 +17,8 @@ from workers.queue import enqueue_content_deletion
 logger = logging.getLogger(__name__)
 bp = Blueprint("download", __name__, template_folder="templates")
 
-MIME_TYPES = {"pdf": "application/pdf", "xml": "application/xml"}
+MIME_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "xrechnung": "application/xml"}
+SUFFIXES = {"pdf": ".pdf", "xml": ".xml", "xrechnung": "-XRechnung.xml"}
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
@@ -43,8 +44,9 @@ def show(token: str) -> Response:
         invoice = session.get_one(Invoice, link.invoice_id)
         tenant = session.get_one(Tenant, invoice.tenant_id)
         days = retention_days_of(tenant, services.settings.retention_days)
+        xml = "xrechnung" if "xrechnung" in list_categories(session, invoice.id) else "xml"
         html = render_template("download.html", number=invoice.number, company=tenant.company, lang=tenant.language,
-                               expires_at=link.expires_at, retention_days=days)
+                               expires_at=link.expires_at, retention_days=days, xml=xml)
     return Response(html, headers=NO_STORE)
 
 
@@ -70,21 +72,23 @@ def finish_download(services: Services, invoice_id: str) -> None:
 
 
 def document_response(document: bytes, number: str, category: str = "pdf") -> Response:
-    filename = f"Rechnung-{number.replace('/', '-')}.{category}"
+    filename = f"Rechnung-{number.replace('/', '-')}{SUFFIXES[category]}"
     headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(document, mimetype=MIME_TYPES[category], headers=headers)
 
 
 @bp.post("/d/<token>")
-@bp.post("/d/<token>/<any(xml):category>")
+@bp.post("/d/<token>/<any(xml, xrechnung):category>")
 def download(token: str, category: str = "pdf") -> Response:
-    """The Factur-X PDF, or the bare EN 16931 CII XML (XRechnung CII) for public-sector customers."""
+    """The Factur-X PDF, or the bare XML: XRechnung 3.0 CII when the customer has a Leitweg-ID, else EN 16931 CII."""
     services = get_services()
     with services.db.session() as session:
         state, link = find_link(session, token)
         if state is not LinkState.VALID or link is None:
             return _gone(state)
         invoice = session.get_one(Invoice, link.invoice_id)
+        if category not in list_categories(session, invoice.id):  # e.g. /xml of an invoice made as XRechnung
+            return _gone(LinkState.UNKNOWN)
         document = take_document(services, session, invoice, category)
         number, invoice_id = invoice.number, invoice.id
     finish_download(services, invoice_id)

@@ -19,7 +19,7 @@ from store.crypto import ContentCipher, hash_token
 from store.db import execute_count
 from store.models import DataKey, Invoice, InvoiceState, LinkPurpose, LoginLink, MagicLink, Tenant, utcnow
 from store.otp import open_challenge
-from store.tenants import open_phone
+from store.tenants import BUSINESS_PHONE, open_phone
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,8 @@ LOGIN_TTL = dt.timedelta(minutes=15)
 LOGO_MAX_BYTES = 512 * 1024
 LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 PROFILE_FIELDS = ("company", "street", "postal_code", "city", "tax_number", "vat_id", "iban", "bic", "email",
-                  "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language", "retention_days")
+                  "business_phone", "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language",
+                  "retention_days")
 FORMATS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
            "tax_number": re.compile(r"\d[\d/ ]{8,16}\d"), "vat_id": re.compile(r"[A-Z]{2}[A-Z0-9]{2,12}")}
 POSTAL_DE = re.compile(r"\d{5}")
@@ -204,6 +205,7 @@ def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]
         "postal_code": find_field_problem(raw["postal_code"], 10, POSTAL_DE if country == "DE" else POSTAL_OTHER),
         "tax_number": find_field_problem(raw["tax_number"], 40, FORMATS["tax_number"], required=not vat_id),
         "vat_id": find_field_problem(vat_id, 20, FORMATS["vat_id"], required=False),
+        "business_phone": find_field_problem(raw["business_phone"], 30, BUSINESS_PHONE, required=False),
         "iban": find_iban_problem(iban), "bic": find_bic_problem(bic, iban),
         "hourly_rate": "range" if raw["hourly_rate"] and (rate is None or not 0 <= rate <= 1000) else None,
         "vat_rate": None if vat_rate in VAT_RATES else "choice",
@@ -217,7 +219,8 @@ def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]
         raise ProfileInvalid(errors)
     return {"company": raw["company"], "street": raw["street"], "postal_code": raw["postal_code"],
             "city": raw["city"], "email": raw["email"], "tax_number": raw["tax_number"] or None,
-            "vat_id": vat_id or None, "iban": iban, "bic": bic or None, "hourly_rate": rate, "vat_rate": vat_rate,
+            "vat_id": vat_id or None, "business_phone": raw["business_phone"] or None, "iban": iban,
+            "bic": bic or None, "hourly_rate": rate, "vat_rate": vat_rate,
             "small_business": form.get("small_business") in ("on", "1", "true"), "payment_terms_days": terms,
             "number_format": raw["number_format"], "language": raw["language"], "retention_days": retention}
 

@@ -18,7 +18,7 @@ from store.banking import find_bic_problem, find_iban_problem, normalise_code
 from store.crypto import ContentCipher
 from store.models import AuditEntry, InboundMessage, Tenant, utcnow
 from store.otp import MAX_FAILURES, open_challenge
-from store.tenants import add_tenant
+from store.tenants import BUSINESS_PHONE, add_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +26,12 @@ logger = logging.getLogger(__name__)
 # --- tenant profile -----------------------------------------------------------------------------
 
 TEXT_LIMITS = {"company": 200, "street": 200, "postal_code": 20, "city": 100, "tax_number": 40, "vat_id": 40,
-               "iban": 34, "bic": 11, "email": 200}
+               "iban": 34, "bic": 11, "email": 200, "business_phone": 30}
 REQUIRED = frozenset({"company", "street", "postal_code", "city", "iban", "email"})
 NUMBER_BOUNDS: dict[str, tuple[type, int, int, bool]] = {  # type, min, max, required
     "hourly_rate": (Decimal, 0, 10000, False), "vat_rate": (Decimal, 0, 100, True),
     "payment_terms_days": (int, 0, 365, True)}
-PATTERNS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")}
+PATTERNS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"), "business_phone": BUSINESS_PHONE}
 PROFILE_FIELDS = (*TEXT_LIMITS, *NUMBER_BOUNDS, "language", "small_business")
 
 

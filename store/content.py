@@ -35,6 +35,11 @@ def seal_contents(session: Session, cipher: ContentCipher, invoice_id: str, expi
         session.add(SealedContent(invoice_id=invoice_id, category=category, ciphertext=sealed))
 
 
+def list_categories(session: Session, invoice_id: str) -> set[str]:
+    """Which content categories an invoice still holds (metadata only, nothing is decrypted)."""
+    return set(session.scalars(select(SealedContent.category).where(SealedContent.invoice_id == invoice_id)))
+
+
 def open_content(session: Session, cipher: ContentCipher, invoice_id: str, category: str) -> bytes:
     """Decrypt one category; ContentGone when the key, its key file or the blob was deleted."""
     key_row = session.get(DataKey, invoice_id)

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 BLANK_PROFILE = {"company": "", "street": "", "postal_code": "", "city": "", "iban": "", "email": "",
                  "tax_number": None, "vat_id": None, "bic": None, "hourly_rate": None, "vocabulary": None,
-                 "logo": None, "logo_mime": None, "phone_sealed": None, "wa_user_hmac": None}
+                 "business_phone": None, "logo": None, "logo_mime": None, "phone_sealed": None, "wa_user_hmac": None}
 
 
 def shred_tenant_content(session: Session, cipher: ContentCipher, tenant_id: int) -> Counter[str]:

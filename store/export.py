@@ -19,8 +19,8 @@ from store.models import AuditEntry, DeletionReceipt, InboundMessage, Invoice, I
 from store.tenants import open_phone
 
 PROFILE = ("company", "street", "postal_code", "city", "country", "tax_number", "vat_id", "iban", "bic", "email",
-           "hourly_rate", "vat_rate", "small_business", "payment_terms_days", "language", "number_format",
-           "invoice_counter", "vocabulary", "retention_days", "verified", "active", "created_at",
+           "business_phone", "hourly_rate", "vat_rate", "small_business", "payment_terms_days", "language",
+           "number_format", "invoice_counter", "vocabulary", "retention_days", "verified", "active", "created_at",
            "welcomed_at", "last_activity_at")
 
 

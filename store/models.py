@@ -71,6 +71,7 @@ class Outcome(str, enum.Enum):
     INVOICED = "invoiced"
     NOTHING_INVOICEABLE = "nothing_invoiceable"
     PRICE_ASKED = "price_asked"
+    DETAILS_ASKED = "details_asked"  # e.g. what an XRechnung still needs
     HINT_SENT = "hint_sent"
     APOLOGISED = "apologised"
     CODE_CHECKED = "code_checked"
@@ -114,6 +115,7 @@ class Tenant(Base):
     iban: Mapped[str] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
     email: Mapped[str] = mapped_column(String(200))
+    business_phone: Mapped[str | None] = mapped_column(String(40))  # printed on invoices; not the WhatsApp number
     hourly_rate: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     vat_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("19"))
     small_business: Mapped[bool] = mapped_column(default=False)

@@ -1,6 +1,7 @@
 """Tenant creation and lookup, with the phone number normalised and pseudonymised."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +13,9 @@ from store import StoreError
 from store.banking import InvalidBankDetails, find_bank_problems, normalise_code
 from store.crypto import ContentCipher
 from store.models import Tenant
+
+# A business phone as printed on invoices: digits with spaces, /, -, () and an optional leading +
+BUSINESS_PHONE = re.compile(r"\+?[0-9(][0-9 ()/-]{3,28}[0-9]")
 
 
 class InvalidPhone(StoreError):

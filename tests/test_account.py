@@ -40,7 +40,8 @@ MAGIC_LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 PROFILE = {"company": "Elektro Meier & Sohn GmbH", "street": "Werkstraße 7", "postal_code": "50668", "city": "Köln",
            "tax_number": "217/5937/0123", "vat_id": "de 123456789", "iban": "DE89 3704 0044 0532 0130 00",
            "bic": "COBADEFFXXX", "email": "rechnung@elektro-meier.de", "hourly_rate": "62,50", "vat_rate": "19",
-           "payment_terms_days": "30", "number_format": "EM-{YYYY}/{NNN}", "language": "de"}
+           "payment_terms_days": "30", "number_format": "EM-{YYYY}/{NNN}", "language": "de",
+           "business_phone": "0221 987654-0"}
 
 
 def read_csrf(response: TestResponse) -> str:
@@ -239,8 +240,8 @@ def test_profile_changes_are_saved_and_used_for_the_next_invoice(
     assert "Dein Profil ist gespeichert" in page and "Elektro Meier &amp; Sohn GmbH" in page
     assert 'value="EM-{YYYY}/{NNN}"' in page and 'value="62.50"' in page
     saved = load_tenant(app, tenant)
-    assert (saved.iban, saved.vat_id, str(saved.hourly_rate), saved.payment_terms_days) == (
-        "DE89370400440532013000", "DE123456789", "62.50", 30)
+    assert (saved.iban, saved.vat_id, str(saved.hourly_rate), saved.payment_terms_days, saved.business_phone) == (
+        "DE89370400440532013000", "DE123456789", "62.50", 30, "0221 987654-0")
 
     make_invoice(app, send_voice_note, run_worker, CASES[0])
     [reply] = whatsapp_fake.texts_to(TENANT_PHONE)
@@ -260,6 +261,7 @@ def test_profile_changes_are_saved_and_used_for_the_next_invoice(
     ("payment_terms_days", "120", "zwischen 0 und 90 Tagen"),
     ("hourly_rate", "1e9999", "zwischen 0 und 1000 Euro"),
     ("company", "  ", "Firmennamen"),
+    ("business_phone", "ruf an", "Telefonnummer sieht nicht richtig aus"),
 ])
 def test_bad_profile_input_shows_a_message_and_changes_nothing(
         app: Flask, client: FlaskClient, tenant: int, field: str, value: str, message: str) -> None:

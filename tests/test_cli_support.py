@@ -99,6 +99,10 @@ def test_edit_by_cli_validates_and_audits(app: Flask, tenant: int) -> None:
     result = run(app, "tenant", "edit", str(tenant), "--tax-number", "")
     assert result.exit_code == 1 and "tax_number required" in result.output  # no VAT id either
     assert "fields=['hourly_rate']" in run(app, "audit", "list").output
+    result = run(app, "tenant", "edit", str(tenant), "--business-phone", "0221 12")
+    assert result.exit_code == 0 and "changed business_phone" in result.output  # what XRechnung needs (BT-42)
+    result = run(app, "tenant", "edit", str(tenant), "--business-phone", "call me")
+    assert result.exit_code == 1 and "business_phone invalid" in result.output
 
 
 def test_messages_by_cli_show_metadata_only(app: Flask, tenant: int, send_text: Callable[..., Any]) -> None:

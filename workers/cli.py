@@ -72,6 +72,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--iban", required=True)
     @click.option("--bic", default=None)
     @click.option("--email", required=True)
+    @click.option("--business-phone", default=None, help="printed on invoices; XRechnung needs it")
     @click.option("--hourly-rate", type=Decimal, default=None)
     @click.option("--vat-rate", type=Decimal, default=Decimal(19), show_default=True)
     @click.option("--payment-terms", "payment_terms_days", type=int, default=14, show_default=True)

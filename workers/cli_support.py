@@ -128,6 +128,7 @@ def register_support_commands(app: Flask) -> None:
     @click.option("--iban")
     @click.option("--bic")
     @click.option("--email")
+    @click.option("--business-phone")
     @click.option("--hourly-rate")
     @click.option("--vat-rate")
     @click.option("--payment-terms", "payment_terms_days")

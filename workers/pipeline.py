@@ -12,8 +12,9 @@ from sqlalchemy import select, update
 
 from documents import PriceMissing
 from documents.amounts import fill_prices
-from documents.issuing import issue_invoice, link_expiry, summary_of
+from documents.issuing import find_xrechnung_gaps_of, issue_invoice, link_expiry, summary_of
 from extraction.extract import extract_fields
+from extraction.models import InvoiceFields
 from extraction.transcribe import transcribe_audio
 from services import Services, get_services
 from store.content import open_content
@@ -147,9 +148,23 @@ def make_invoice(services: Services, claimed: Claimed) -> Outcome:
     if fields.reverse_charge and fields.customer and not fields.customer.vat_id:
         reply(services, claimed, "vat_id_missing", customer=fields.customer.name)  # §14a UStG, EN 16931 BR-AE-02
         return Outcome.PRICE_ASKED
+    if ask_for_xrechnung_gaps(services, claimed, fields):
+        return Outcome.DETAILS_ASKED
     issued = issue_invoice(services, claimed.tenant_id, claimed.inbound_id, transcript, fields, today)
     send_invoice_ready(services, claimed, issued.number, issued.customer_name, issued.gross, issued.token)
     return Outcome.INVOICED
+
+
+def ask_for_xrechnung_gaps(services: Services, claimed: Claimed, fields: InvoiceFields) -> bool:
+    """A Leitweg-ID was said but the XRechnung lacks something: ask for it (True), make no invoice yet."""
+    gaps = find_xrechnung_gaps_of(services, claimed.tenant_id, fields)
+    if not gaps or fields.customer is None:
+        return False
+    customer, leitweg_id = fields.customer.name, fields.customer.leitweg_id
+    lines = [render_text(f"gap_{gap.value}", claimed.language, customer=customer, leitweg_id=leitweg_id)
+             for gap in gaps]
+    reply(services, claimed, "xrechnung_gaps", customer=customer, gaps="\n".join(lines))
+    return True
 
 
 def report_failure(job: Job, connection: Any, exc_type: type[BaseException], exc: BaseException,

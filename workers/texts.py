@@ -21,6 +21,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "vat_id_missing": "Für eine Rechnung mit Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG) "
                           "brauche ich die USt-IdNr. von {customer}. Schick mir die Sprachnachricht bitte noch "
                           "einmal mit der USt-IdNr.",
+        "xrechnung_gaps": "Du hast für {customer} eine Leitweg-ID genannt, also mache ich die Rechnung als "
+                          "XRechnung für öffentliche Auftraggeber. Dafür fehlt noch:\n{gaps}\n"
+                          "Schick mir die Sprachnachricht danach bitte noch einmal.",
+        "gap_seller_phone": "• deine Telefonnummer im Profil (schreib „KONTO“ und trag sie dort ein)",
+        "gap_buyer_address": "• Postleitzahl und Ort von {customer}",
+        "gap_leitweg_id": "• eine gültige Leitweg-ID: bei „{leitweg_id}“ passen die Prüfziffern nicht",
         "apology": "Entschuldige, bei deiner Sprachnachricht ist etwas schiefgegangen und ich konnte keine Rechnung "
                    "erstellen. Bitte schick sie in ein paar Minuten noch einmal.",
         "hint": "Schick mir eine Sprachnachricht nach dem Auftrag: Kunde mit Adresse, was gemacht wurde, Stunden, "
@@ -65,6 +71,12 @@ TEXTS: dict[str, dict[str, str]] = {
                          "and I will make the invoice.",
         "vat_id_missing": "For a reverse-charge invoice (§ 13b UStG) I need the VAT ID of {customer}. Please send "
                           "the voice note again including the VAT ID.",
+        "xrechnung_gaps": "You gave a Leitweg-ID for {customer}, so I will make the invoice as an XRechnung for "
+                          "public-sector customers. For that I still need:\n{gaps}\n"
+                          "Please send the voice note again afterwards.",
+        "gap_seller_phone": "• your phone number in your profile (write \"ACCOUNT\" and add it there)",
+        "gap_buyer_address": "• the postal code and city of {customer}",
+        "gap_leitweg_id": "• a valid Leitweg-ID: the check digits of \"{leitweg_id}\" do not match",
         "apology": "Sorry, something went wrong with your voice note and I could not make an invoice. Please "
                    "send it again in a few minutes.",
         "hint": "Send me a voice note after the job: customer with address, what was done, hours, materials and "
