@@ -18,9 +18,9 @@ from documents.einvoice_parts import (
     categorize_vat,
     describe_exemption,
     format_amount,
-    language_of,
 )
 from documents.einvoice_settlement import add_settlement
+from documents.labels import language_of
 
 if TYPE_CHECKING:
     from documents.amounts import Line

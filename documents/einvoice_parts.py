@@ -12,7 +12,7 @@ from documents.amounts import CENT, TaxMode, round_cents
 from documents.labels import LABELS
 
 if TYPE_CHECKING:
-    from documents.render import InvoiceDocument
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +40,6 @@ def format_amount(value: Decimal) -> str:
 
 def add_date(parent: Any, day: dt.date) -> None:
     add_element(parent, "udt:DateTimeString", f"{day:%Y%m%d}", format="102")
-
-
-def language_of(doc: InvoiceDocument) -> str:
-    """The invoice language as the PDF uses it: "de" unless another known language is set."""
-    return doc.language if doc.language in LABELS else "de"
 
 
 def categorize_vat(tax_mode: TaxMode, rate: Decimal) -> str:

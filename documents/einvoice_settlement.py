@@ -16,9 +16,8 @@ from documents.einvoice_parts import (
     categorize_vat,
     describe_exemption,
     format_amount,
-    language_of,
 )
-from documents.labels import LABELS, LOCALES
+from documents.labels import LABELS, LOCALES, language_of
 
 if TYPE_CHECKING:
     from documents.amounts import VatGroup

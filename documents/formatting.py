@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_date
@@ -13,27 +14,40 @@ from jinja2.runtime import Context
 from documents.amounts import round_cents
 
 
+@lru_cache(maxsize=8)
+def load_locale(name: str) -> Locale:
+    """Babel's Locale for e.g. "de_DE", parsed once (Babel would parse the name again for every amount)."""
+    return Locale.parse(name)
+
+
 @pass_context
 def format_money(context: Context, value: Decimal) -> str:
     """1.234,56 € (de) or €1,234.56 (en), rounded half up to cents."""
-    return format_currency(round_cents(value), "EUR", locale=context["locale"])
+    return format_currency(round_cents(value), "EUR", locale=load_locale(context["locale"]))
+
+
+@pass_context
+def format_price(context: Context, value: Decimal) -> str:
+    """A unit price as the e-invoice states it: cents, or up to 4 decimals (84,0336 €) when it has more."""
+    price = value.quantize(Decimal("0.0001")).normalize()
+    return format_currency(price, "EUR", locale=load_locale(context["locale"]), decimal_quantization=False)
 
 
 @pass_context
 def format_day(context: Context, value: dt.date) -> str:
     """21.11.2026 (de) or 21 Nov 2026 (en)."""
-    return format_date(value, "medium", locale=context["locale"])
+    return format_date(value, "medium", locale=load_locale(context["locale"]))
 
 
 @pass_context
 def format_number(context: Context, value: Decimal) -> str:
-    return format_decimal(value, locale=context["locale"])
+    return format_decimal(value, locale=load_locale(context["locale"]))
 
 
 @pass_context
 def format_percent(context: Context, value: Decimal) -> str:
     """19 % (de) or 19% (en); value is in percent."""
-    return context["t"]["percent"].format(format_decimal(value, locale=context["locale"]))
+    return context["t"]["percent"].format(format_decimal(value, locale=load_locale(context["locale"])))
 
 
 @pass_context
@@ -43,7 +57,7 @@ def name_unit(context: Context, unit: str) -> str:
 
 def name_country_in(code: str, locale: str) -> str:
     """The country's name in the given locale, upper case as DIN 5008 asks for abroad."""
-    return str(Locale.parse(locale).territories.get(code.upper(), code)).upper()
+    return str(load_locale(locale).territories.get(code.upper(), code)).upper()
 
 
 @pass_context

@@ -1,11 +1,14 @@
 """GiroCode (EPC QR code, version 002) for paying an invoice by scanning it with a banking app."""
 from __future__ import annotations
 
+import base64
+import io
 import logging
 import re
 from decimal import Decimal
 
 import segno
+from PIL import Image
 from segno.helpers import make_epc_qr
 
 logger = logging.getLogger(__name__)
@@ -14,6 +17,8 @@ MIN_AMOUNT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999.99")
 MAX_NAME = 70  # EPC069-12: beneficiary name
 MAX_TEXT = 140  # EPC069-12: unstructured remittance information
+SCALE = 10  # pixels a module: viewers smooth small images
+BORDER = 4  # modules of quiet zone
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
@@ -62,12 +67,23 @@ def make_girocode(name: str, iban: str, amount: Decimal, text: str, bic: str | N
 
 
 def render_girocode_uri(name: str, iban: str, amount: Decimal, text: str, bic: str | None = None) -> str | None:
-    """The GiroCode as a PNG data: URI, 10 pixels a module (viewers smooth small images); None if none."""
+    """The GiroCode as a PNG data: URI, 10 pixels a module in a 4-module quiet zone; None when no code fits.
+
+    The pixels are those of segno's png_data_uri(scale=10, border=4), as 8-bit grey drawn by Pillow: segno writes
+    a 1-bit PNG in Python, which WeasyPrint then converts to RGB and encodes once more, while it embeds a grey
+    PNG as it is (about 15 ms of every render).
+    """
     qr = make_girocode(name, iban, amount, text, bic)
     if qr is None:
         return None
-    uri: str = qr.png_data_uri(scale=10, border=4, dark="#000", light="#fff")
-    return uri
+    size = len(qr.matrix)
+    modules = Image.frombytes("L", (size, size), bytes(0 if dark else 255 for row in qr.matrix for dark in row))
+    symbol = Image.new("L", (size + 2 * BORDER,) * 2, 255)
+    symbol.paste(modules, (BORDER, BORDER))
+    symbol = symbol.resize((symbol.width * SCALE,) * 2, Image.Resampling.NEAREST)
+    png = io.BytesIO()
+    symbol.save(png, "PNG")
+    return f"data:image/png;base64,{base64.b64encode(png.getvalue()).decode('ascii')}"
 
 
 def render_girocode_svg(name: str, iban: str, amount: Decimal, text: str, bic: str | None = None) -> str | None:

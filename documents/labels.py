@@ -1,6 +1,17 @@
 """Invoice label texts and unit names, keyed by language ("de" default, "en")."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from documents.render import InvoiceDocument
+
+
+def language_of(doc: InvoiceDocument) -> str:
+    """The invoice language: the tenant's when known ("de", "en"), else German."""
+    return doc.language if doc.language in LABELS else "de"
+
+
 LABELS: dict[str, dict[str, str]] = {
     "de": {
         "title": "Rechnung",

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from weasyprint import CSS, HTML
+from weasyprint import CSS
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
@@ -20,13 +20,15 @@ from documents.formatting import (
     format_money,
     format_number,
     format_percent,
+    format_price,
     group_iban,
     name_country,
     name_unit,
 )
 from documents.girocode import render_girocode_uri
-from documents.labels import LABELS, LOCALES, UNITS
+from documents.labels import LABELS, LOCALES, UNITS, language_of
 from documents.letter import build_address, build_logo_uri, choose_address_size
+from documents.weasy import InvoiceHTML
 from extraction.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -71,18 +73,18 @@ def get_environment() -> Environment:
     """The Jinja2 environment, built once on first use."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=format_money, day=format_day, number=format_number, percent=format_percent,
-                       unit=name_unit, country=name_country, iban=group_iban)
+    env.filters.update(money=format_money, price=format_price, day=format_day, number=format_number,
+                       percent=format_percent, unit=name_unit, country=name_country, iban=group_iban)
     return env
 
 
 def build_context(doc: InvoiceDocument) -> dict[str, Any]:
     """Everything the template needs besides the document: labels, locale, tax flags, address and codes."""
-    language = doc.language if doc.language in LABELS else "de"
+    language = language_of(doc)
     t, seller, totals = LABELS[language], doc.seller, doc.totals
     address = build_address(doc.customer, seller.country, LOCALES[language])
     girocode = render_girocode_uri(seller.company, seller.iban, totals.gross,
-                                   t["remittance"].format(number=doc.number), seller.bic)
+                                  t["remittance"].format(number=doc.number), seller.bic)
     standard = totals.tax_mode is TaxMode.STANDARD
     return {
         "doc": doc,
@@ -120,14 +122,28 @@ def load_stylesheet(folder: Path) -> CSS:
     return CSS(filename=str(folder / "invoice.css"), font_config=get_font_configuration())
 
 
+@lru_cache(maxsize=len(LABELS))
+def load_page_label_stylesheet(language: str) -> CSS:
+    """'Seite x von y' / 'Page x of y' in the footer's margin box, where WeasyPrint fills in counters cheaply."""
+    t = LABELS[language]
+    content = f"{css_string(t['page'] + ' ')} counter(page) {css_string(' ' + t['page_of'] + ' ')} counter(pages)"
+    return CSS(string=f"@page {{ @bottom-center {{ content: {content} element(footer); }} }}",
+               font_config=get_font_configuration())
+
+
+def css_string(text: str) -> str:
+    """text as a quoted CSS string."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ") + '"'
+
+
 def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
     """The invoice as PDF/A-3b bytes; RenderFailed when WeasyPrint fails (resources are local files only)."""
     html = render_invoice_html(doc)
     fetcher = URLFetcher(allowed_protocols=("file", "data"), fail_on_errors=True)
     try:
-        stylesheet = load_stylesheet(TEMPLATES)
-        pdf = HTML(string=html, base_url=TEMPLATES.as_uri() + "/", url_fetcher=fetcher).write_pdf(
-            stylesheets=[stylesheet], font_config=get_font_configuration(), pdf_variant=PDF_VARIANT)
+        stylesheets = [load_stylesheet(TEMPLATES), load_page_label_stylesheet(language_of(doc))]
+        pdf = InvoiceHTML(html, TEMPLATES.as_uri() + "/", fetcher).write_pdf(
+            stylesheets=stylesheets, font_config=get_font_configuration(), pdf_variant=PDF_VARIANT)
     except (FatalURLFetchingError, OSError, ValueError, RuntimeError) as exc:
         logger.warning("invoice PDF rendering failed: %s", type(exc).__name__)
         raise RenderFailed(f"PDF rendering failed: {type(exc).__name__}") from exc

@@ -8,7 +8,8 @@ import time
 from decimal import Decimal
 
 from documents.amounts import compute_totals
-from documents.render import InvoiceDocument, Seller
+from documents.labels import LABELS
+from documents.render import InvoiceDocument, Seller, load_page_label_stylesheet
 from extraction.models import InvoiceFields
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ def warm_up() -> float:
 
     started = time.perf_counter()
     render_e_invoice(build_sample_document())
+    for language in LABELS:  # the sample is German; forked jobs in other languages find their labels parsed
+        load_page_label_stylesheet(language)
     gc.collect()
     gc.freeze()  # forked jobs share these objects copy-on-write, and collections no longer walk them
     seconds = time.perf_counter() - started

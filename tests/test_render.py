@@ -223,3 +223,23 @@ def test_girocode_svg_is_an_inline_element_or_nothing() -> None:
     svg = render_girocode_svg("Sanitär Weber GmbH", "DE89370400440532013000", Decimal("1"), "Rechnung 1", "COBADEFFXXX")
     assert svg is not None and svg.startswith("<svg") and 'class="girocode"' in svg and "Sanit" not in svg
     assert render_girocode_svg("Sanitär Weber GmbH", "DE89370400440532013000", Decimal("0"), "Rechnung 1") is None
+
+
+def test_a_net_price_from_a_gross_one_is_printed_as_precisely_as_the_e_invoice_states_it(seller: Seller) -> None:
+    fields = InvoiceFields.model_validate({
+        "customer": {"name": "Thomas Müller", "street": "Lindenstraße 12", "postal_code": "50674", "city": "Köln"},
+        "items": [{"description": "Wandfarbe", "quantity": "7", "unit": "l", "unit_price": "25.50", "kind": "material"},
+                  {"description": "Arbeitszeit", "quantity": "2", "unit": "h", "unit_price": "59.50",
+                   "kind": "labor"}],
+        "prices_include_vat": True})
+    assert fields.customer is not None
+    totals = compute_totals(fields, Decimal(19))
+    doc = InvoiceDocument(number="2026-0043", issue_date=dt.date(2026, 11, 21), service_date=None,
+                          due_date=dt.date(2026, 12, 5), language="de", seller=seller, customer=fields.customer,
+                          job_title=None, notes=None, totals=totals)
+    text = extract_text(render_invoice_pdf(doc))
+    paint, labour = totals.lines
+    assert paint.unit_price != paint.unit_price.quantize(Decimal("0.01"))  # 25.50 / 1.19 has more than cents
+    assert f"{paint.unit_price:f}".replace(".", ",") + " €" in text  # e.g. 21,4286 €, not a rounded 21,43 €
+    assert "50,00 €" in text and labour.unit_price == Decimal("50")  # whole cents stay two decimals
+    assert german_money(str(totals.gross)) in text and totals.gross == Decimal("297.50")  # 7 × 25.50 + 2 × 59.50
