@@ -204,3 +204,14 @@ def test_a_leitweg_id_with_wrong_check_digits_and_no_address_is_asked_back(
     assert "Telefonnummer" not in reply
     with get_services(app).db.session() as session:
         assert session.scalars(select(Invoice)).all() == []
+
+
+def test_english_tenants_are_asked_in_english(
+        app: Flask, add_tenant: Callable[..., int], send_voice_note: Callable[..., str],
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    add_tenant(language="en")
+    send_voice_note(public_case())
+    run_worker()
+    reply = last_reply(whatsapp_fake)
+    assert "You gave a Leitweg-ID for Stadt Köln, Gebäudewirtschaft" in reply
+    assert "your phone number in your profile" in reply and "ACCOUNT" in reply
