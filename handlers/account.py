@@ -18,7 +18,6 @@ from services import get_services
 from store.accounts import (
     LOGO_MAX_BYTES,
     PROFILE_FIELDS,
-    LogoRejected,
     ProfileInvalid,
     end_account_session,
     find_account_tenant,
@@ -32,6 +31,7 @@ from store.accounts import (
 )
 from store.audit import record_audit
 from store.erasure import list_receipts
+from store.logos import LogoRejected
 from store.models import Tenant, utcnow
 from store.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
 from store.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number, open_phone

@@ -17,6 +17,7 @@ from store import StoreError
 from store.banking import find_bic_problem, find_iban_problem, normalise_code
 from store.crypto import ContentCipher, hash_token
 from store.db import execute_count
+from store.logos import LogoRejected, normalise_logo
 from store.models import DataKey, Invoice, InvoiceState, LinkPurpose, LoginLink, MagicLink, Tenant, utcnow
 from store.otp import open_challenge
 from store.tenants import BUSINESS_PHONE, open_phone
@@ -24,8 +25,7 @@ from store.tenants import BUSINESS_PHONE, open_phone
 logger = logging.getLogger(__name__)
 
 LOGIN_TTL = dt.timedelta(minutes=15)
-LOGO_MAX_BYTES = 512 * 1024
-LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+LOGO_MAX_BYTES = 512 * 1024  # of the upload; what is stored is normalised (store/logos.py)
 PROFILE_FIELDS = ("company", "street", "postal_code", "city", "tax_number", "vat_id", "iban", "bic", "email",
                   "business_phone", "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language",
                   "retention_days")
@@ -36,14 +36,6 @@ POSTAL_OTHER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]")
 VAT_RATES = (Decimal(0), Decimal(7), Decimal(19))
 NUMBER_TOKEN = re.compile(r"\{(?:YYYY|YY|MM|N{1,10})\}")
 NUMBER_TEXT = re.compile(r"[A-Za-z0-9/_.#-]*")
-
-
-class LogoRejected(StoreError):
-    """`reason` is one of missing, too_large, not_image."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"logo rejected: {reason}")
-        self.reason = reason
 
 
 class ProfileInvalid(StoreError):
@@ -150,17 +142,17 @@ def find_pending_number(session: Session, cipher: ContentCipher, tenant: Tenant)
 
 
 def save_logo(session: Session, tenant_id: int, data: bytes) -> str:
-    """Store a PNG or JPEG (judged by its first bytes, not its name) of at most 512 KB; return its type."""
+    """Store an upload of at most 512 KB that Pillow reads as a PNG or JPEG (judged by its bytes, not its name),
+    normalised for the invoice (store/logos.py); return the stored type. LogoRejected leaves the old logo."""
     if not data:
         raise LogoRejected("missing")
     if len(data) > LOGO_MAX_BYTES:
         raise LogoRejected("too_large")
-    mime = next((kind for magic, kind in LOGO_TYPES.items() if data.startswith(magic)), None)
-    if mime is None:
-        raise LogoRejected("not_image")
+    logo, mime = normalise_logo(data)
     tenant = session.get_one(Tenant, tenant_id)
-    tenant.logo, tenant.logo_mime = data, mime
-    logger.info("logo of tenant %s replaced (%s, %d bytes)", tenant_id, mime, len(data))
+    tenant.logo, tenant.logo_mime = logo, mime
+    logger.info("logo of tenant %s replaced (%d bytes uploaded, %s, %d bytes stored)", tenant_id, len(data), mime,
+                len(logo))
     return mime
 
 

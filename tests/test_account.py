@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from services import get_services
-from store.accounts import consume_login_link, create_login_link
+from store.accounts import consume_login_link, create_login_link, save_logo
+from store.logos import LogoRejected
 from store.models import (
     AuditEntry,
     DeletionReceipt,
@@ -90,11 +92,30 @@ def count_contents(app: Flask, invoice_id: str) -> int:
 
 def make_tiny_png() -> bytes:
     """A real 1×1 PNG."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x80\x00"))
-            + chunk(b"IEND", b""))
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"\x00\xff\x80\x00"))
+            + png_chunk(b"IEND", b""))
+
+
+def make_png_header(width: int, height: int) -> bytes:
+    """The start of a grey PNG of width x height: small, however many pixels it claims."""
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + png_chunk(b"IDAT", zlib.compress(bytes(width + 1))))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def encode(image: Image.Image, kind: str, **options: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, kind, **options)
+    return buffer.getvalue()
+
+
+def open_logo(data: bytes | None) -> Image.Image:
+    assert data is not None
+    return Image.open(io.BytesIO(data))
 
 
 # login ---------------------------------------------------------------------------------------------------------
@@ -286,19 +307,81 @@ def test_logo_upload_takes_a_real_png_and_refuses_anything_else(app: Flask, clie
         return client.post("/konto/logo", data=form, content_type="multipart/form-data", follow_redirects=True)
 
     page = upload(png, "logo.png").get_data(as_text=True)
-    assert "Dein Logo ist gespeichert" in page and 'src="data:image/png;base64,' in page
-    assert load_tenant(app, tenant).logo == png
+    assert "Dein Logo ist gespeichert" in page and 'src="data:image/jpeg;base64,' in page
+    saved = load_tenant(app, tenant)
+    assert saved.logo is not None and saved.logo_mime == "image/jpeg"  # normalised: see the tests below
+    assert open_logo(saved.logo).size == (1, 1)
 
     refused = upload(b"Ich bin eine Textdatei\n", "logo.png")
     assert refused.status_code == 422 and "kein PNG- oder JPEG-Bild" in refused.get_data(as_text=True)
     too_big = upload(b"\x89PNG\r\n\x1a\n" + bytes(512 * 1024), "big.png")
     assert too_big.status_code == 422 and "höchstens 512 KB" in too_big.get_data(as_text=True)
-    saved = load_tenant(app, tenant)
-    assert saved.logo == png and saved.logo_mime == "image/png"
+    jpeg = encode(Image.new("RGB", (40, 20), (0, 90, 200)), "JPEG")
+    cut_off = make_transparent_png((600, 100), "RGBA")
+    for corrupt in (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(100), jpeg[:len(jpeg) // 2], cut_off[:300]):
+        refused = upload(corrupt, "logo.jpg")  # the right first bytes, but no image Pillow can read
+        assert refused.status_code == 422 and "kein PNG- oder JPEG-Bild" in refused.get_data(as_text=True)
+    huge = upload(make_png_header(6000, 4000), "riesig.png")  # 24 megapixels, refused before decoding
+    assert huge.status_code == 422 and "höchstens 20 Megapixel" in huge.get_data(as_text=True)
+    after = load_tenant(app, tenant)
+    assert (after.logo, after.logo_mime) == (saved.logo, saved.logo_mime)
 
-    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(100)
     assert "Dein Logo ist gespeichert" in upload(jpeg, "foto.bin").get_data(as_text=True)
-    assert load_tenant(app, tenant).logo_mime == "image/jpeg"
+    assert open_logo(load_tenant(app, tenant).logo).size == (40, 20)
+
+
+def make_transparent_png(size: tuple[int, int], mode: str) -> bytes:
+    """Left half transparent (black behind it), right half opaque blue; RGBA or a palette PNG with tRNS."""
+    image = Image.new("RGBA", size, (0, 0, 0, 0))
+    image.paste((0, 90, 200, 255), (size[0] // 2, 0, size[0], size[1]))
+    if mode == "P":
+        palette = Image.new("P", size, 0)
+        palette.putpalette([0, 0, 0, 0, 90, 200])
+        palette.paste(1, (size[0] // 2, 0, size[0], size[1]))
+        return encode(palette, "PNG", transparency=0)
+    return encode(image, "PNG")
+
+
+@pytest.mark.parametrize("mode, size, stored", [("RGBA", (2400, 1000), (708, 295)), ("RGBA", (600, 100), (600, 100)),
+                                                ("P", (1000, 200), (709, 142))])
+def test_logo_is_stored_flattened_on_white_as_rgb_within_the_box_at_300_dpi(
+        app: Flask, tenant: int, mode: str, size: tuple[int, int], stored: tuple[int, int]) -> None:
+    with get_services(app).db.session() as session:
+        assert save_logo(session, tenant, make_transparent_png(size, mode)) == "image/jpeg"
+    saved = load_tenant(app, tenant)
+    assert saved.logo is not None and saved.logo_mime == "image/jpeg"
+    logo = open_logo(saved.logo)
+
+    assert logo.format == "JPEG" and logo.mode == "RGB" and logo.size == stored  # shrunk, never enlarged
+    left, right = logo.getpixel((5, logo.height // 2)), logo.getpixel((logo.width - 5, logo.height // 2))
+    assert isinstance(left, tuple) and min(left) >= 250  # the transparent half is white, as on the page
+    assert isinstance(right, tuple) and right[2] > 190 and right[0] < 10
+    assert not logo.getexif() and "icc_profile" not in logo.info
+
+
+def test_a_rotated_phone_photo_is_stored_upright(app: Flask, tenant: int) -> None:
+    photo = Image.new("RGB", (800, 400), (220, 0, 0))
+    photo.paste((0, 90, 200), (400, 0, 800, 400))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: to be rotated 90 degrees clockwise for display
+    exif[0x010F] = "Handy AG"
+    with get_services(app).db.session() as session:
+        save_logo(session, tenant, encode(photo, "JPEG", exif=exif))
+    logo = open_logo(load_tenant(app, tenant).logo)
+
+    assert logo.size == (147, 295) and not logo.getexif()  # upright, then shrunk; no camera data kept
+    top, bottom = logo.getpixel((73, 10)), logo.getpixel((73, 285))
+    assert isinstance(top, tuple) and top[0] > 200 and top[2] < 30  # the left (red) half is now on top
+    assert isinstance(bottom, tuple) and bottom[2] > 190 and bottom[0] < 10
+
+
+def test_a_logo_with_too_many_pixels_is_refused_without_decoding_it(app: Flask, tenant: int) -> None:
+    with get_services(app).db.session() as session:
+        for width, height in ((5000, 4001), (40000, 40000)):  # over the 20 MP limit; over Pillow's bomb limit
+            with pytest.raises(LogoRejected) as refused:
+                save_logo(session, tenant, make_png_header(width, height))
+            assert refused.value.reason == "too_many_pixels"
+    assert load_tenant(app, tenant).logo is None
 
 
 # WhatsApp number -----------------------------------------------------------------------------------------------

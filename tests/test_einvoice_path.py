@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from documents.einvoice_check import check_schematron, check_xsd
 from services import get_services
-from store.models import Invoice, SealedContent, Tenant
+from store.accounts import save_logo
+from store.models import Invoice, SealedContent
 from tests.conftest import TENANT_PHONE, load_cases
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
@@ -40,7 +41,7 @@ def test_downloaded_pdf_carries_a_valid_en16931_xml_with_the_logo_on_the_page(
         app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     with get_services(app).db.session() as session:
-        session.get_one(Tenant, tenant).logo, session.get_one(Tenant, tenant).logo_mime = PNG, "image/png"
+        save_logo(session, tenant, PNG)  # stored as the account page stores it: normalised to a JPEG
     send_voice_note(CASE)
     run_worker()
     with get_services(app).db.session() as session:

@@ -19,6 +19,7 @@ from documents.amounts import compute_totals
 from documents.girocode import make_epc_payload
 from documents.render import InvoiceDocument, Seller, render_invoice_pdf
 from extraction.models import InvoiceFields
+from store.logos import normalise_logo
 
 MM_PER_POINT = 25.4 / 72
 WINDOW = (20.0, 45.0, 105.0, 90.0)  # left, top, right, bottom in mm from the page's top left corner
@@ -40,8 +41,12 @@ class Word:
 
 def make_logo(kind: str) -> bytes:
     """A 300 x 100 px blue logo."""
+    return encode_image(Image.new("RGB", (300, 100), (0, 90, 200)), kind)
+
+
+def encode_image(image: Image.Image, kind: str) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (300, 100), (0, 90, 200)).save(buffer, kind)
+    image.save(buffer, kind)
     return buffer.getvalue()
 
 
@@ -209,6 +214,21 @@ def test_logo_is_embedded_top_right(kind: str, mime: str, tmp_path: Path) -> Non
     images = find_images(pdf)
 
     assert (300, 100) in images and len(images) == 2  # the logo and the GiroCode
+    colour = render_page(pdf, tmp_path).getpixel((round(180 * DPI / 25.4), round(15 * DPI / 25.4)))
+    assert isinstance(colour, tuple) and colour[2] > 150 and colour[0] < 60  # blue at the top right
+
+
+def test_a_normalised_logo_is_copied_into_the_pdf_as_it_is(tmp_path: Path) -> None:
+    upload = Image.new("RGBA", (1200, 500), (0, 0, 0, 0))  # transparent around a blue block
+    upload.paste((0, 90, 200, 255), (300, 0, 1200, 500))
+    logo, mime = normalise_logo(encode_image(upload, "PNG"))
+    pdf = render_invoice_pdf(make_document(seller=replace(SELLER, logo=logo, logo_mime=mime)))
+    resources: Any = PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]
+    [image] = [x.get_object() for x in resources["/XObject"].values() if x.get_object()["/Width"] == 708]
+
+    assert image["/Height"] == 295 and image["/Filter"] == "/DCTDecode"  # shrunk to 300 dpi, not re-encoded
+    assert "/SMask" not in image
+    assert image.get_data() == logo and image["/ColorSpace"] == "/DeviceRGB"
     colour = render_page(pdf, tmp_path).getpixel((round(180 * DPI / 25.4), round(15 * DPI / 25.4)))
     assert isinstance(colour, tuple) and colour[2] > 150 and colour[0] < 60  # blue at the top right
 
