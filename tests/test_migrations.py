@@ -30,12 +30,18 @@ TENANT_AT_0004 = (
     "'RE-{NNNN}', 0, :hmac, true, true, '2026-11-01', :logo, :mime)")
 
 
-def test_existing_rows_are_sealed_and_the_upgrade_refuses_to_run_without_the_key(tmp_path: Path) -> None:
+def create_old_database(tmp_path: Path, revision: str) -> str:
+    """A SQLite database migrated up to `revision` only; its URL."""
     url = f"sqlite:///{tmp_path / 'old.db'}"
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "0002")
+    command.upgrade(config, revision)
+    return url
+
+
+def test_existing_rows_are_sealed_and_the_upgrade_refuses_to_run_without_the_key(tmp_path: Path) -> None:
+    url = create_old_database(tmp_path, "0002")
     engine = create_engine(url)
     with engine.begin() as conn:
         for statement in ROWS:
@@ -56,11 +62,7 @@ def test_existing_rows_are_sealed_and_the_upgrade_refuses_to_run_without_the_key
 
 
 def test_existing_logos_are_normalised_and_an_unreadable_one_is_left_as_it_was(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", url)
-    command.upgrade(config, "0004")
+    url = create_old_database(tmp_path, "0004")
     upload = Image.new("RGBA", (1200, 500), (0, 0, 0, 0))  # transparent, a blue block on the right
     upload.paste((0, 90, 200, 255), (600, 0, 1200, 500))
     buffer = io.BytesIO()
