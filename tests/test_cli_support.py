@@ -12,7 +12,10 @@ import pytest
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from services import get_services
+from store.models import Tenant
 from tests.conftest import TENANT_PHONE
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.test_support import Staff, log_in, logged_in, sent_code
@@ -103,6 +106,13 @@ def test_edit_by_cli_validates_and_audits(app: Flask, tenant: int) -> None:
     assert result.exit_code == 0 and "changed business_phone" in result.output  # what XRechnung needs (BT-42)
     result = run(app, "tenant", "edit", str(tenant), "--business-phone", "call me")
     assert result.exit_code == 1 and "business_phone invalid" in result.output
+    args = ["tenant", "add", "--phone", "+4917699887766", "--company", "B", "--street", "S 1", "--postal-code",
+            "50667", "--city", "Köln", "--tax-number", "217/5937/0123", "--iban", "DE89370400440532013000",
+            "--email", "b@example.de", "--business-phone", "call me"]
+    result = run(app, *args)
+    assert result.exit_code == 2 and "not a phone number" in result.output  # nothing created
+    with get_services(app).db.session() as session:
+        assert session.scalars(select(Tenant.id)).all() == [tenant]
 
 
 def test_messages_by_cli_show_metadata_only(app: Flask, tenant: int, send_text: Callable[..., Any]) -> None:

@@ -20,7 +20,7 @@ from store import StoreError
 from store.audit import CLI_ACTOR, record_audit
 from store.banking import InvalidBankDetails
 from store.crypto import ContentCipher
-from store.tenants import add_tenant
+from store.tenants import BUSINESS_PHONE, add_tenant
 from workers.retention import purge_content, schedule_sweep
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ def register_commands(app: Flask) -> None:
         """Register a tradesperson's business."""
         if not profile.get("tax_number") and not profile.get("vat_id"):
             raise click.UsageError("--tax-number or --vat-id is required (§14 UStG)")
+        business_phone = profile.get("business_phone")
+        if business_phone and not BUSINESS_PHONE.fullmatch(str(business_phone).strip()):
+            raise click.BadParameter("not a phone number, e.g. '0221 123456'", param_hint="'--business-phone'")
         services = get_services()
         try:
             with services.db.session() as session:
