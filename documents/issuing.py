@@ -12,12 +12,12 @@ from decimal import Decimal
 
 from documents import RenderFailed
 from documents.amounts import TaxMode, Totals, compute_totals
-from documents.einvoice import build_cii_xml
+from documents.einvoice import Profile, build_cii_xml
 from documents.einvoice_check import check_xsd
 from documents.facturx import embed_factur_x
 from documents.numbering import claim_next_number, format_invoice_number
 from documents.render import InvoiceDocument, Seller, render_invoice_pdf
-from documents.xrechnung import Gap, build_xrechnung_xml, check_xrechnung, find_xrechnung_gaps
+from documents.xrechnung import Gap, check_xrechnung, find_xrechnung_gaps
 from extraction.models import InvoiceFields
 from services import Services
 from store.content import seal_contents
@@ -72,7 +72,7 @@ def render_e_invoice(doc: InvoiceDocument) -> tuple[bytes, bytes]:
 
 def render_xrechnung(doc: InvoiceDocument) -> bytes:
     """The XRechnung 3.0 CII XML; RenderFailed if it breaks the schema or a BR-DE rule (a bug: gaps are asked)."""
-    xml = build_xrechnung_xml(doc)
+    xml = build_cii_xml(doc, profile=Profile.XRECHNUNG)
     problems = check_xsd(xml) + check_xrechnung(xml)
     if problems:
         logger.error("XRechnung of %s invalid: %d problems, first %s", doc.number, len(problems), problems[0])

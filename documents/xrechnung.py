@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from documents.einvoice import GUIDELINE_XRECHNUNG, Profile, build_cii_xml
+from documents.einvoice import GUIDELINE_XRECHNUNG
 from documents.einvoice_parts import NAMESPACES
 
 if TYPE_CHECKING:
-    from documents.render import InvoiceDocument
     from extraction.models import Customer
 
 logger = logging.getLogger(__name__)
@@ -93,11 +92,6 @@ def find_xrechnung_gaps(seller_phone: str | None, customer: Customer) -> list[Ga
     if not (customer.leitweg_id and is_valid_leitweg_id(customer.leitweg_id)):
         gaps.append(Gap.LEITWEG_ID)
     return gaps
-
-
-def build_xrechnung_xml(doc: InvoiceDocument) -> bytes:
-    """The XRechnung 3.0 CII XML of an invoice whose customer has a Leitweg-ID."""
-    return build_cii_xml(doc, profile=Profile.XRECHNUNG)
 
 
 def check_xrechnung(xml: bytes) -> list[str]:

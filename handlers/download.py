@@ -17,8 +17,9 @@ from workers.queue import enqueue_content_deletion
 logger = logging.getLogger(__name__)
 bp = Blueprint("download", __name__, template_folder="templates")
 
-MIME_TYPES = {"pdf": "application/pdf", "xml": "application/xml", "xrechnung": "application/xml"}
-SUFFIXES = {"pdf": ".pdf", "xml": ".xml", "xrechnung": "-XRechnung.xml"}
+# category -> (MIME type, file name ending)
+DOCUMENT_TYPES = {"pdf": ("application/pdf", ".pdf"), "xml": ("application/xml", ".xml"),
+                  "xrechnung": ("application/xml", "-XRechnung.xml")}
 NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
@@ -72,9 +73,10 @@ def finish_download(services: Services, invoice_id: str) -> None:
 
 
 def document_response(document: bytes, number: str, category: str = "pdf") -> Response:
-    filename = f"Rechnung-{number.replace('/', '-')}{SUFFIXES[category]}"
+    mimetype, ending = DOCUMENT_TYPES[category]
+    filename = f"Rechnung-{number.replace('/', '-')}{ending}"
     headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(document, mimetype=MIME_TYPES[category], headers=headers)
+    return Response(document, mimetype=mimetype, headers=headers)
 
 
 @bp.post("/d/<token>")
