@@ -17,8 +17,6 @@ from handlers.download import document_response, finish_download, take_document
 from services import get_services
 from store.accounts import (
     LOGO_MAX_BYTES,
-    PROFILE_FIELDS,
-    ProfileInvalid,
     end_account_session,
     find_account_tenant,
     find_downloadable_invoice,
@@ -34,6 +32,7 @@ from store.erasure import list_receipts
 from store.logos import LogoRejected
 from store.models import Tenant, utcnow
 from store.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
+from store.profiles import PROFILE_FIELDS, ProfileInvalid
 from store.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number, open_phone
 from whatsapp import WhatsAppError
 from workers.onboarding import check_code, send_code

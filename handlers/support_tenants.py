@@ -13,9 +13,6 @@ from handlers.support import bp, local_time
 from services import get_services
 from store.accounts import find_pending_number
 from store.console import (
-    PROFILE_FIELDS,
-    InvalidProfile,
-    clean_profile,
     create_tenant,
     list_audit,
     list_tenants,
@@ -27,6 +24,7 @@ from store.console import (
 from store.erasure import list_receipts
 from store.models import Tenant
 from store.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
+from store.profiles import PROFILE_FIELDS, ProfileInvalid, read_profile
 from store.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone, open_phone
 from whatsapp import GraphError
 from workers.onboarding import check_code, send_code
@@ -62,8 +60,8 @@ def tenant_create() -> BaseResponse | tuple[str, int]:
     form = request.form.to_dict()
     errors: dict[str, str] = {}
     try:
-        profile = clean_profile(form)
-    except InvalidProfile as exc:
+        profile = read_profile(form)
+    except ProfileInvalid as exc:
         errors.update(exc.errors)
     try:
         normalise_phone(form.get("phone", ""))
@@ -103,11 +101,11 @@ def tenant_edit(tenant_id: int) -> str:
 @bp.post("/tenants/<int:tenant_id>/edit")
 def tenant_update(tenant_id: int) -> BaseResponse | tuple[str, int]:
     form = request.form.to_dict()
+    form.setdefault("small_business", "")  # an unticked checkbox is not sent
     try:
-        changes = clean_profile(form)
         with get_services().db.session() as db:
-            changed = update_tenant(db, g.staff_email, tenant_id, changes)
-    except InvalidProfile as exc:
+            changed = update_tenant(db, g.staff_email, tenant_id, form)
+    except ProfileInvalid as exc:
         return render_template("support/tenant_form.html", values=form, errors=exc.errors, tenant_id=tenant_id), 422
     flash("Änderungen gespeichert." if changed else "Keine Änderungen.", "ok")
     return redirect(url_for("support.tenant", tenant_id=tenant_id))

@@ -3,47 +3,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from store import StoreError
-from store.banking import find_bic_problem, find_iban_problem, normalise_code
 from store.crypto import ContentCipher, hash_token
 from store.db import execute_count
 from store.logos import LogoRejected, normalise_logo
 from store.models import DataKey, Invoice, InvoiceState, LinkPurpose, LoginLink, MagicLink, Tenant, utcnow
 from store.otp import open_challenge
-from store.tenants import BUSINESS_PHONE, open_phone
+from store.profiles import read_profile
+from store.tenants import open_phone
 
 logger = logging.getLogger(__name__)
 
 LOGIN_TTL = dt.timedelta(minutes=15)
 LOGO_MAX_BYTES = 512 * 1024  # of the upload; what is stored is normalised (store/logos.py)
-PROFILE_FIELDS = ("company", "street", "postal_code", "city", "tax_number", "vat_id", "iban", "bic", "email",
-                  "business_phone", "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language",
-                  "retention_days")
-FORMATS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
-           "tax_number": re.compile(r"\d[\d/ ]{8,16}\d"), "vat_id": re.compile(r"[A-Z]{2}[A-Z0-9]{2,12}")}
-POSTAL_DE = re.compile(r"\d{5}")
-POSTAL_OTHER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]")
-VAT_RATES = (Decimal(0), Decimal(7), Decimal(19))
-NUMBER_TOKEN = re.compile(r"\{(?:YYYY|YY|MM|N{1,10})\}")
-NUMBER_TEXT = re.compile(r"[A-Za-z0-9/_.#-]*")
-
-
-class ProfileInvalid(StoreError):
-    """`errors` maps each bad field to a reason: required, too_long, format, checksum, range, choice or mismatch."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("invalid profile: " + ", ".join(f"{name} ({reason})" for name, reason in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -154,67 +132,6 @@ def save_logo(session: Session, tenant_id: int, data: bytes) -> str:
     logger.info("logo of tenant %s replaced (%d bytes uploaded, %s, %d bytes stored)", tenant_id, len(data), mime,
                 len(logo))
     return mime
-
-
-def is_valid_number_format(pattern: str) -> bool:
-    """Known placeholders ({YYYY}, {YY}, {MM}), exactly one counter {N...}, plain characters around them."""
-    counters = re.findall(r"\{N+\}", pattern)
-    return (len(pattern) <= 40 and len(counters) == 1
-            and NUMBER_TEXT.fullmatch(NUMBER_TOKEN.sub("", pattern)) is not None)
-
-
-def read_amount(text: str) -> Decimal | None:
-    """'58,50' or '58.50' as cents; None when not a finite number."""
-    try:
-        value = Decimal(text.replace(",", "."))
-        return value.quantize(Decimal("0.01"), ROUND_HALF_UP) if value.is_finite() else None
-    except InvalidOperation:  # not a number, or too large to hold cents
-        return None
-
-
-def find_field_problem(value: str, limit: int, pattern: re.Pattern[str] | None = None,
-                  required: bool = True) -> str | None:
-    """None when a text field is fine, else required, too_long or format."""
-    if not value:
-        return "required" if required else None
-    if len(value) > limit:
-        return "too_long"
-    return "format" if pattern and not pattern.fullmatch(value) else None
-
-
-def read_profile(form: Mapping[str, str], country: str = "DE") -> dict[str, Any]:
-    """Validated, normalised profile values; ProfileInvalid names every bad field."""
-    raw = {name: (form.get(name) or "").strip() for name in PROFILE_FIELDS}
-    iban, bic = normalise_code(raw["iban"]), normalise_code(raw["bic"])
-    vat_id = re.sub(r"\s", "", raw["vat_id"]).upper()
-    rate = read_amount(raw["hourly_rate"]) if raw["hourly_rate"] else None
-    vat_rate = read_amount(raw["vat_rate"])
-    terms = int(raw["payment_terms_days"]) if re.fullmatch(r"\d{1,3}", raw["payment_terms_days"]) else -1
-    retention = int(raw["retention_days"] or 30) if re.fullmatch(r"\d{0,2}", raw["retention_days"]) else 0
-    problems = {
-        "company": find_field_problem(raw["company"], 200), "street": find_field_problem(raw["street"], 200),
-        "city": find_field_problem(raw["city"], 100), "email": find_field_problem(raw["email"], 200, FORMATS["email"]),
-        "postal_code": find_field_problem(raw["postal_code"], 10, POSTAL_DE if country == "DE" else POSTAL_OTHER),
-        "tax_number": find_field_problem(raw["tax_number"], 40, FORMATS["tax_number"], required=not vat_id),
-        "vat_id": find_field_problem(vat_id, 20, FORMATS["vat_id"], required=False),
-        "business_phone": find_field_problem(raw["business_phone"], 30, BUSINESS_PHONE, required=False),
-        "iban": find_iban_problem(iban), "bic": find_bic_problem(bic, iban),
-        "hourly_rate": "range" if raw["hourly_rate"] and (rate is None or not 0 <= rate <= 1000) else None,
-        "vat_rate": None if vat_rate in VAT_RATES else "choice",
-        "payment_terms_days": None if 0 <= terms <= 90 else "range",
-        "retention_days": None if 1 <= retention <= 30 else "range",
-        "number_format": None if is_valid_number_format(raw["number_format"]) else "format",
-        "language": None if raw["language"] in ("de", "en") else "choice",
-    }
-    errors = {name: problem for name, problem in problems.items() if problem}
-    if errors:
-        raise ProfileInvalid(errors)
-    return {"company": raw["company"], "street": raw["street"], "postal_code": raw["postal_code"],
-            "city": raw["city"], "email": raw["email"], "tax_number": raw["tax_number"] or None,
-            "vat_id": vat_id or None, "business_phone": raw["business_phone"] or None, "iban": iban,
-            "bic": bic or None, "hourly_rate": rate, "vat_rate": vat_rate,
-            "small_business": form.get("small_business") in ("on", "1", "true"), "payment_terms_days": terms,
-            "number_format": raw["number_format"], "language": raw["language"], "retention_days": retention}
 
 
 def update_profile(session: Session, tenant_id: int, form: Mapping[str, str]) -> Tenant:

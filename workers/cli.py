@@ -18,9 +18,9 @@ from documents.warmup import warm_up
 from services import get_services
 from store import StoreError
 from store.audit import CLI_ACTOR, record_audit
-from store.banking import InvalidBankDetails
 from store.crypto import ContentCipher
-from store.tenants import BUSINESS_PHONE, add_tenant
+from store.profiles import ProfileInvalid, read_profile
+from store.tenants import add_tenant
 from workers.retention import purge_content, schedule_sweep
 
 logger = logging.getLogger(__name__)
@@ -81,20 +81,18 @@ def register_commands(app: Flask) -> None:
     @click.option("--verified", is_flag=True, help="mark the number as verified (skip the OTP)")
     def tenant_add(phone: str, **profile: object) -> None:
         """Register a tradesperson's business."""
-        if not profile.get("tax_number") and not profile.get("vat_id"):
-            raise click.UsageError("--tax-number or --vat-id is required (§14 UStG)")
-        business_phone = profile.get("business_phone")
-        if business_phone and not BUSINESS_PHONE.fullmatch(str(business_phone).strip()):
-            raise click.BadParameter("not a phone number, e.g. '0221 123456'", param_hint="'--business-phone'")
+        try:
+            clean = read_profile(profile)
+        except ProfileInvalid as exc:  # nothing was created
+            options = {param.name: param.opts[0] for param in click.get_current_context().command.params}
+            hint = " / ".join(f"'{options.get(name, name)}'" for name in exc.errors)
+            raise click.BadParameter(str(exc), param_hint=hint) from exc
         services = get_services()
         try:
             with services.db.session() as session:
-                tenant = add_tenant(session, services.cipher, phone, **profile)
+                tenant = add_tenant(session, services.cipher, phone, **clean, verified=bool(profile.get("verified")))
                 tenant_id = tenant.id
                 record_audit(session, CLI_ACTOR, "tenant_created", tenant_id, verified=bool(profile.get("verified")))
-        except InvalidBankDetails as exc:  # nothing was created
-            hint = " / ".join(f"'--{name}'" for name in exc.errors)
-            raise click.BadParameter(str(exc), param_hint=hint) from exc
         except StoreError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"tenant {tenant_id} created" + (" (verified)" if profile.get("verified") else ""))

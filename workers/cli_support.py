@@ -15,7 +15,6 @@ from services import get_services
 from store import StoreError
 from store.audit import CLI_ACTOR
 from store.console import (
-    clean_profile,
     list_audit,
     list_tenants,
     recent_messages,
@@ -69,9 +68,8 @@ def add_support_user(email: str, name: str, password: str, qr_file: Path | None)
 
 
 def edit_tenant(tenant_id: int, fields: dict[str, Any]) -> list[str]:
-    changes = clean_profile({k: v for k, v in fields.items() if v is not None}, partial=True)
     with get_services().db.session() as session:
-        return update_tenant(session, CLI_ACTOR, tenant_id, changes)
+        return update_tenant(session, CLI_ACTOR, tenant_id, {k: v for k, v in fields.items() if v is not None})
 
 
 def send_tenant_code(tenant_id: int, phone: str | None) -> None:
