@@ -95,6 +95,7 @@ def tenant_edit(tenant_id: int) -> str:
     with get_services().db.session() as db:
         record = db.get_one(Tenant, tenant_id)
     values = {key: getattr(record, key) for key in PROFILE_FIELDS}
+    values["vat_rate"] = format(record.vat_rate.normalize(), "f")  # 19.00 -> "19", as the choices say it
     return render_template("support/tenant_form.html", values=values, errors={}, tenant_id=tenant_id)
 
 

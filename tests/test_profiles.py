@@ -46,7 +46,7 @@ def test_every_path_refuses_the_same_values(app: Flask, console: FlaskClient, te
     response = account.post("/konto/profil", data={**PROFILE, field: value, "csrf_token": token})
     assert response.status_code == 422 and "Es wurde nichts geändert" in text_of(response)
 
-    response = submit(console, NEW, NEW, **{**NEW_TENANT, field: value})
+    response = submit(console, NEW, NEW, **{**NEW_TENANT, field: value})  # a crafted form for the vat rate
     assert response.status_code == 422 and console_text in text_of(response)
     edit = f"/support/tenants/{tenant}/edit"
     response = submit(console, edit, edit, **{**NEW_TENANT, "phone": "", field: value})
@@ -78,6 +78,7 @@ def test_console_edit_keeps_what_its_form_does_not_show_and_clears_an_unticked_b
     saved = load_tenant(app, tenant)
     assert not saved.small_business and saved.vat_rate == 19
     assert (saved.number_format, saved.retention_days) == ("EM-{YYYY}/{NNN}", 7)  # not on the console's form
+    assert '<option value="19" selected>19 %</option>' in text_of(console.get(edit))  # the rate is a choice
 
 
 def test_cli_add_gives_what_no_option_sets_the_defaults(app: Flask) -> None:
