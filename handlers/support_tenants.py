@@ -24,7 +24,7 @@ from store.console import (
 from store.erasure import list_receipts
 from store.models import Tenant
 from store.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
-from store.profiles import PROFILE_FIELDS, ProfileInvalid, read_profile
+from store.profiles import PROFILE_FIELDS, ProfileInvalid, read_new_profile
 from store.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone, open_phone
 from whatsapp import GraphError
 from workers.onboarding import check_code, send_code
@@ -60,7 +60,7 @@ def tenant_create() -> BaseResponse | tuple[str, int]:
     form = request.form.to_dict()
     errors: dict[str, str] = {}
     try:
-        profile = read_profile(form)
+        profile = read_new_profile(form)
     except ProfileInvalid as exc:
         errors.update(exc.errors)
     try:

@@ -14,8 +14,8 @@ PROFILE_FIELDS = ("company", "street", "postal_code", "city", "tax_number", "vat
                   "business_phone", "hourly_rate", "vat_rate", "payment_terms_days", "number_format", "language",
                   "retention_days", "small_business")
 # What a new tenant gets for a field its form does not show (the console's has no number format or retention).
-DEFAULTS = {"vat_rate": "19", "payment_terms_days": "14", "number_format": "RE-{YYYY}-{NNNN}", "language": "de",
-            "retention_days": "30"}
+NEW_TENANT_DEFAULTS = {"vat_rate": "19", "payment_terms_days": "14", "number_format": "RE-{YYYY}-{NNNN}",
+                       "language": "de", "retention_days": "30"}
 FORMATS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
            "tax_number": re.compile(r"\d[\d/ ]{8,16}\d"), "vat_id": re.compile(r"[A-Z]{2}[A-Z0-9]{2,12}")}
 POSTAL_DE = re.compile(r"\d{5}")
@@ -73,17 +73,15 @@ def find_field_problem(value: str, limit: int, pattern: re.Pattern[str] | None =
 
 
 def read_fields(form: Mapping[str, object], partial: bool) -> dict[str, str]:
-    """The profile fields as stripped text; a field the form lacks is skipped when `partial`, else its default
-    (none for small_business: an unticked checkbox is not sent)."""
-    raw = {}
-    for name in PROFILE_FIELDS:
-        value = form.get(name)
-        if value is None:
-            if partial:
-                continue
-            value = DEFAULTS.get(name, "")
-        raw[name] = str(value).strip()
-    return raw
+    """The profile fields as stripped text; a field the form lacks is skipped when `partial`, else empty
+    (an unticked checkbox is not sent)."""
+    return {name: "" if form.get(name) is None else str(form.get(name)).strip()
+            for name in PROFILE_FIELDS if not (partial and form.get(name) is None)}
+
+
+def read_new_profile(form: Mapping[str, object]) -> dict[str, Any]:
+    """read_profile for a new tenant: a field the form lacks (or leaves unset) takes its default."""
+    return read_profile({**NEW_TENANT_DEFAULTS, **{k: v for k, v in form.items() if v is not None}})
 
 
 def read_profile(form: Mapping[str, object], country: str = "DE", partial: bool = False) -> dict[str, Any]:

@@ -88,3 +88,13 @@ def test_cli_add_gives_what_no_option_sets_the_defaults(app: Flask) -> None:
     assert saved.small_business and saved.vat_rate == 0
     assert (saved.number_format, saved.retention_days, saved.payment_terms_days, saved.language) == (
         "RE-{YYYY}-{NNNN}", 30, 14, "de")
+
+
+def test_the_account_page_refuses_a_form_that_lacks_a_field_rather_than_resetting_it(app: Flask, tenant: int) -> None:
+    account = app.test_client()
+    token = account_log_in(app, account, tenant)
+    assert account.post("/konto/profil", data={**PROFILE, "csrf_token": token}).status_code == 303
+    partial = {k: v for k, v in PROFILE.items() if k != "number_format"}
+    response = account.post("/konto/profil", data={**partial, "csrf_token": token})
+    assert response.status_code == 422 and "Es wurde nichts geändert" in text_of(response)
+    assert load_tenant(app, tenant).number_format == "EM-{YYYY}/{NNN}"

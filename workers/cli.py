@@ -19,7 +19,7 @@ from services import get_services
 from store import StoreError
 from store.audit import CLI_ACTOR, record_audit
 from store.crypto import ContentCipher
-from store.profiles import ProfileInvalid, read_profile
+from store.profiles import ProfileInvalid, read_new_profile
 from store.tenants import add_tenant
 from workers.retention import purge_content, schedule_sweep
 
@@ -82,7 +82,7 @@ def register_commands(app: Flask) -> None:
     def tenant_add(phone: str, **profile: object) -> None:
         """Register a tradesperson's business."""
         try:
-            clean = read_profile(profile)
+            clean = read_new_profile(profile)
         except ProfileInvalid as exc:  # nothing was created
             options = {param.name: param.opts[0] for param in click.get_current_context().command.params}
             hint = " / ".join(f"'{options.get(name, name)}'" for name in exc.errors)
