@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from documents.amounts import CENT, TaxMode
+from documents.amounts import CENT, PRICE_PLACES, TaxMode
 from documents.einvoice_parties import add_buyer, add_seller
 from documents.einvoice_parts import (
     NAMESPACES,
@@ -35,7 +35,6 @@ INVOICE_TYPE = "380"  # UNTDID 1001: commercial invoice
 # UN/ECE Recommendation 20 codes of the units in extraction.models.Unit
 UNIT_CODES = {"h": "HUR", "piece": "H87", "m": "MTR", "m2": "MTK", "m3": "MTQ", "km": "KMT", "kg": "KGM",
               "l": "LTR", "day": "DAY", "lump_sum": "LS"}
-PRICE_PLACES = Decimal("0.0001")
 
 
 class Profile(str, Enum):

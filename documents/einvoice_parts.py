@@ -4,15 +4,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lxml import etree
 
 from documents.amounts import CENT, TaxMode, round_cents
 from documents.labels import LABELS
-
-if TYPE_CHECKING:
-    pass
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from babel.numbers import format_currency, format_decimal
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
-from documents.amounts import round_cents
+from documents.amounts import PRICE_PLACES, round_cents
 
 
 @lru_cache(maxsize=8)
@@ -29,7 +29,7 @@ def format_money(context: Context, value: Decimal) -> str:
 @pass_context
 def format_price(context: Context, value: Decimal) -> str:
     """A unit price as the e-invoice states it: cents, or up to 4 decimals (84,0336 €) when it has more."""
-    price = value.quantize(Decimal("0.0001")).normalize()
+    price = value.quantize(PRICE_PLACES).normalize()
     return format_currency(price, "EUR", locale=load_locale(context["locale"]), decimal_quantization=False)
 
 

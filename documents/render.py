@@ -84,7 +84,7 @@ def build_context(doc: InvoiceDocument) -> dict[str, Any]:
     t, seller, totals = LABELS[language], doc.seller, doc.totals
     address = build_address(doc.customer, seller.country, LOCALES[language])
     girocode = render_girocode_uri(seller.company, seller.iban, totals.gross,
-                                  t["remittance"].format(number=doc.number), seller.bic)
+                                   t["remittance"].format(number=doc.number), seller.bic)
     standard = totals.tax_mode is TaxMode.STANDARD
     return {
         "doc": doc,

@@ -87,8 +87,8 @@ def read_new_profile(form: Mapping[str, object]) -> dict[str, Any]:
 def read_profile(form: Mapping[str, object], country: str = "DE", partial: bool = False) -> dict[str, Any]:
     """Validated, normalised profile values; ProfileInvalid names every bad field.
 
-    `partial` checks and returns only the fields the form has (the CLI's edit); the rules that join two fields
-    (a tax number or a VAT id; a BIC of the IBAN's bank) then wait for check_profile on the merged profile.
+    `partial` checks and returns only the fields the form has (the console's and the CLI's edits); the rules
+    that join two fields (find_joint_problems) then wait for check_profile on the merged profile.
     """
     raw = read_fields(form, partial)
     values: dict[str, Any] = {}
@@ -98,7 +98,7 @@ def read_profile(form: Mapping[str, object], country: str = "DE", partial: bool 
         "company": (200, None, True), "street": (200, None, True), "city": (100, None, True),
         "email": (200, FORMATS["email"], True),
         "postal_code": (10, POSTAL_DE if country == "DE" else POSTAL_OTHER, True),
-        "tax_number": (40, FORMATS["tax_number"], not vat_id and not partial),
+        "tax_number": (40, FORMATS["tax_number"], False),
         "business_phone": (30, BUSINESS_PHONE, False)}
     for name, (limit, pattern, required) in text_rules.items():
         if name in raw:
@@ -110,8 +110,11 @@ def read_profile(form: Mapping[str, object], country: str = "DE", partial: bool 
     if "iban" in raw:
         problems["iban"], values["iban"] = find_iban_problem(iban), iban
     if "bic" in raw:
-        problems["bic"], values["bic"] = find_bic_problem(bic, iban), bic or None
+        problems["bic"], values["bic"] = find_bic_problem(bic), bic or None
     problems.update(read_numbers(raw, values))
+    if not partial:
+        joint = find_joint_problems(values["tax_number"], values["vat_id"], values["iban"], values["bic"])
+        problems.update({name: problems.get(name) or problem for name, problem in joint.items()})
     if "small_business" in raw:
         values["small_business"] = raw["small_business"] in TICKED
     errors = {name: problem for name, problem in problems.items() if problem}
@@ -145,13 +148,19 @@ def read_numbers(raw: Mapping[str, str], values: dict[str, Any]) -> dict[str, st
     return problems
 
 
-def check_profile(tax_number: str | None, vat_id: str | None, iban: str | None, bic: str | None) -> None:
-    """The rules joining two fields, on a whole profile: §14 UStG wants a tax number or a VAT id; the BIC must
-    be the IBAN's bank's. Raises ProfileInvalid."""
-    errors = {}
+def find_joint_problems(tax_number: str | None, vat_id: str | None, iban: str | None,
+                        bic: str | None) -> dict[str, str]:
+    """The rules joining two fields: §14 UStG wants a tax number or a VAT id; the BIC must be the IBAN's bank's."""
+    problems = {}
     if not (tax_number or vat_id):
-        errors["tax_number"] = "required"
+        problems["tax_number"] = "required"
     if find_bic_problem(bic, iban) == "mismatch":
-        errors["bic"] = "mismatch"
+        problems["bic"] = "mismatch"
+    return problems
+
+
+def check_profile(tax_number: str | None, vat_id: str | None, iban: str | None, bic: str | None) -> None:
+    """find_joint_problems on a whole (merged) profile; raises ProfileInvalid."""
+    errors = find_joint_problems(tax_number, vat_id, iban, bic)
     if errors:
         raise ProfileInvalid(errors)
