@@ -11,12 +11,18 @@ from typing import Any
 
 from flask import Flask
 
+from handlers import account, download, export, health, pages, support, support_privacy, support_tenants, webhook
+from handlers.cli import register_commands
 from handlers.csrf import csrf_token
+from handlers.logfilter import install_token_filter
 from services import Services
 from settings import Settings
 from store.crypto import generate_master_key
 
 logger = logging.getLogger(__name__)
+
+BLUEPRINTS = (health.bp, webhook.bp, download.bp, pages.bp, support.bp, account.bp, export.bp)
+assert support_privacy and support_tenants  # they add their routes to support.bp
 
 
 class ConfigError(Exception):
@@ -58,31 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.extensions["services"] = Services(settings, instance, content_key)
 
-    from handlers import (
-        account,
-        download,
-        export,
-        health,
-        pages,
-        support,
-        support_privacy,  # noqa: F401  (adds the deletion routes to support.bp)
-        support_tenants,  # noqa: F401  (adds the tenant screens to support.bp)
-        webhook,
-    )
-    from handlers.logfilter import install_token_filter
-
     install_token_filter()
-    app.register_blueprint(health.bp)
-    app.register_blueprint(webhook.bp)
-    app.register_blueprint(download.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(support.bp)
-    app.register_blueprint(account.bp)
-    app.register_blueprint(export.bp)
-
-    from workers import cli, cli_privacy, cli_support
-
-    cli.register_commands(app)
-    cli_support.register_support_commands(app)
-    cli_privacy.register_privacy_commands(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    register_commands(app)
     return app

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from documents.issuing import render_e_invoice  # noqa: E402
+from documents.files import render_e_invoice  # noqa: E402
 from documents.warmup import build_sample_document, warm_up  # noqa: E402
 
 

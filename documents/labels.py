@@ -1,10 +1,7 @@
 """Invoice label texts and unit names, keyed by language ("de" default, "en")."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from documents.render import InvoiceDocument
+from documents.invoice import InvoiceDocument
 
 
 def language_of(doc: InvoiceDocument) -> str:

@@ -8,8 +8,10 @@ import time
 from decimal import Decimal
 
 from documents.amounts import compute_totals
+from documents.files import render_e_invoice
+from documents.invoice import InvoiceDocument, Seller
 from documents.labels import LABELS
-from documents.render import InvoiceDocument, Seller, load_page_label_stylesheet
+from documents.pdf.render import load_page_label_stylesheet
 from extraction.models import InvoiceFields
 
 logger = logging.getLogger(__name__)
@@ -35,8 +37,6 @@ def build_sample_document(items: int = 5) -> InvoiceDocument:
 
 def warm_up() -> float:
     """Render one sample e-invoice, then freeze what is loaded out of the GC's sight; returns the seconds."""
-    from documents.issuing import render_e_invoice
-
     started = time.perf_counter()
     render_e_invoice(build_sample_document())
     for language in LABELS:  # the sample is German; forked jobs in other languages find their labels parsed

@@ -12,30 +12,31 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from handlers.csrf import check_csrf
-from handlers.download import document_response, finish_download, take_document
-from services import get_services
-from store.accounts import (
+from accounts.account import (
     LOGO_MAX_BYTES,
     end_account_session,
     find_account_tenant,
     find_downloadable_invoice,
-    find_login_link,
     find_pending_number,
     list_pending_invoices,
-    redeem_login_link,
     save_logo,
     update_profile,
 )
+from accounts.logos import LogoRejected
+from accounts.onboarding import check_code, send_code
+from accounts.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
+from accounts.profiles import PROFILE_FIELDS, ProfileInvalid
+from accounts.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number
+from handlers.csrf import check_csrf
+from handlers.download import document_response, finish_download, take_document
+from services import get_services
 from store.audit import record_audit
 from store.erasure import list_receipts
-from store.logos import LogoRejected
+from store.links import find_login_link, redeem_login_link
 from store.models import Tenant, utcnow
-from store.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
-from store.profiles import PROFILE_FIELDS, ProfileInvalid
-from store.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number, open_phone
+from store.phones import open_phone
 from whatsapp import WhatsAppError
-from workers.onboarding import check_code, send_code
+from workers.queue import enqueue_welcome
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("account", __name__, template_folder="templates")
@@ -213,6 +214,8 @@ def confirm_number_change() -> BaseResponse:
         return render_home(422, "code_format")
     services = get_services()
     result = check_code(services, tenant_id, code, ACTOR)
+    if result.welcome_due:
+        enqueue_welcome(services.queue, services.settings, tenant_id)
     if result.outcome is not VerifyOutcome.VERIFIED:
         return render_home(422, f"code_{result.outcome.value}", remaining=result.remaining)
     if result.number_changed:

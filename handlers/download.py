@@ -8,10 +8,9 @@ from sqlalchemy.orm import Session
 
 from services import Services, get_services
 from store import ContentGone
-from store.content import delete_invoice_content, list_categories, open_content
+from store.content import delete_invoice_content, list_categories, open_content, retention_days_of
 from store.links import LinkState, find_link
 from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
-from store.tenants import retention_days_of
 from workers.queue import enqueue_content_deletion
 
 logger = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ def finish_download(services: Services, invoice_id: str) -> None:
     if grace == 0:
         services.db.checkpoint()
     else:
-        enqueue_content_deletion(services.queue, invoice_id, grace)
+        enqueue_content_deletion(services.queue, services.settings, invoice_id, grace)
     logger.info("invoice %s downloaded", invoice_id)
 
 

@@ -9,9 +9,9 @@ from handlers.account import find_logged_in_id
 from handlers.csrf import check_csrf
 from handlers.download import NO_STORE
 from services import get_services
-from store.accounts import find_login_link, redeem_login_link
 from store.audit import record_audit
 from store.export import build_export_zip
+from store.links import find_login_link, redeem_login_link
 from store.models import LinkPurpose, Tenant
 
 logger = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from sqlalchemy.exc import NoResultFound
 from werkzeug.wrappers import Response as BaseResponse
 
+from accounts.staff import LoginOutcome, authenticate, find_active_staff
 from handlers.csrf import check_csrf
 from services import get_services
-from store.staff import LoginOutcome, authenticate, find_active_staff
 
 bp = Blueprint("support", __name__, url_prefix="/support", template_folder="templates")
 

@@ -9,10 +9,8 @@ import logging
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from handlers.support import bp, local_time
-from services import get_services
-from store.accounts import find_pending_number
-from store.console import (
+from accounts.account import find_pending_number
+from accounts.console import (
     create_tenant,
     list_audit,
     list_tenants,
@@ -21,13 +19,17 @@ from store.console import (
     set_tenant_active,
     update_tenant,
 )
+from accounts.onboarding import check_code, send_code
+from accounts.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
+from accounts.profiles import PROFILE_FIELDS, ProfileInvalid, read_new_profile
+from accounts.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone
+from handlers.support import bp, local_time
+from services import get_services
 from store.erasure import list_receipts
 from store.models import Tenant
-from store.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
-from store.profiles import PROFILE_FIELDS, ProfileInvalid, read_new_profile
-from store.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone, open_phone
+from store.phones import open_phone
 from whatsapp import GraphError
-from workers.onboarding import check_code, send_code
+from workers.queue import enqueue_welcome
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +148,10 @@ def tenant_verify(tenant_id: int) -> BaseResponse:
     if not code:
         flash("Bitte geben Sie den 6-stelligen Code ein.", "error")
         return redirect(url_for("support.tenant", tenant_id=tenant_id))
-    result = check_code(get_services(), tenant_id, code, g.staff_email)
+    services = get_services()
+    result = check_code(services, tenant_id, code, g.staff_email)
+    if result.welcome_due:
+        enqueue_welcome(services.queue, services.settings, tenant_id)
     if result.outcome is VerifyOutcome.WRONG:
         plural = "Versuch" if result.remaining == 1 else "Versuche"
         flash(f"Der Code stimmt nicht. Noch {result.remaining} {plural}.", "error")

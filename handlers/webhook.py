@@ -6,10 +6,11 @@ import logging
 from flask import Blueprint, abort, request
 from pydantic import ValidationError
 
+from conversation.intake import accept_webhook
 from services import get_services
 from whatsapp.payloads import WebhookBody
 from whatsapp.signature import verify_signature
-from workers.intake import accept_webhook
+from workers.queue import enqueue_accepted
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
@@ -37,5 +38,7 @@ def receive() -> tuple[dict[str, int], int]:
     except ValidationError:
         logger.warning("webhook rejected: body is not a WhatsApp webhook")
         abort(400)
-    counts = accept_webhook(services, body)
-    return counts, 200
+    accepted = accept_webhook(services, body)
+    enqueued = enqueue_accepted(services.queue, services.settings, accepted)
+    return {"messages": accepted.messages, "new": len(accepted.new_ids), "enqueued": enqueued,
+            "statuses": accepted.statuses}, 200

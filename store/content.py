@@ -19,6 +19,7 @@ from store.models import (
     InvoiceState,
     MagicLink,
     SealedContent,
+    Tenant,
     utcnow,
 )
 
@@ -87,3 +88,8 @@ def delete_invoice_content(session: Session, cipher: ContentCipher, invoice: Inv
     if not (counts["data_key"] or counts["key_file"] or counts["pdf"]):
         return None
     return write_receipt(session, invoice.tenant_id, trigger, counts)
+
+
+def retention_days_of(tenant: Tenant, cap: int) -> int:
+    """The tenant's retention in days (1..30), never above the platform's RETENTION_DAYS."""
+    return max(1, min(tenant.retention_days or cap, cap))

@@ -1,17 +1,24 @@
-"""Engine and session factory; SQLite gets WAL, a busy timeout, foreign keys and secure_delete."""
+"""Engine, session factory and migrations; SQLite gets WAL, a busy timeout, foreign keys and secure_delete."""
 from __future__ import annotations
 
 import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, cast
 
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from store.crypto import ContentCipher
+
 logger = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -62,3 +69,12 @@ def execute_count(session: Session, statement: Executable) -> int:
     """Run an UPDATE/DELETE and return how many rows it touched."""
     result = cast(CursorResult[Any], session.execute(statement))
     return result.rowcount
+
+
+def upgrade_database(url: str, cipher: ContentCipher | None = None) -> None:
+    """Run Alembic migrations up to head against `url`; `cipher` seals personal data in existing rows."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["cipher"] = cipher
+    command.upgrade(config, "head")

@@ -16,7 +16,7 @@ from store import ContentGone
 from store.content import open_content
 from store.crypto import ContentCipher
 from store.models import AuditEntry, DeletionReceipt, InboundMessage, Invoice, InvoiceState, Tenant, utcnow
-from store.tenants import open_phone
+from store.phones import open_phone
 
 PROFILE = ("company", "street", "postal_code", "city", "country", "tax_number", "vat_id", "iban", "bic", "email",
            "business_phone", "hourly_rate", "vat_rate", "small_business", "payment_terms_days", "language",

@@ -75,6 +75,7 @@ class Outcome(str, enum.Enum):
     HINT_SENT = "hint_sent"
     APOLOGISED = "apologised"
     CODE_CHECKED = "code_checked"
+    VERIFIED = "verified"  # a typed code verified the number; the welcome follows
     ACCOUNT_LINK_SENT = "account_link_sent"
     EXPORT_LINK_SENT = "export_link_sent"
     DELETION_ASKED = "deletion_asked"

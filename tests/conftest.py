@@ -20,12 +20,12 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from services import get_services
+from store.db import upgrade_database
 from store.models import Base
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
 from whatsapp.signature import sign_body
-from workers.cli import upgrade_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -215,7 +215,7 @@ def run_worker(app: Flask) -> Callable[[], None]:
 def phone_of(app: Flask, tenant_id: int) -> str | None:
     """The tenant's WhatsApp number, opened from its sealed column (None once offboarded)."""
     from store.models import Tenant
-    from store.tenants import open_phone
+    from store.phones import open_phone
 
     services = get_services(app)
     with services.db.session() as session:

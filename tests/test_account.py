@@ -17,9 +17,10 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
+from accounts.account import save_logo
+from accounts.logos import LogoRejected
 from services import get_services
-from store.accounts import consume_login_link, create_login_link, save_logo
-from store.logos import LogoRejected
+from store.links import consume_login_link, create_login_link
 from store.models import (
     AuditEntry,
     DeletionReceipt,

@@ -6,7 +6,7 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
 
-from store.banking import find_bic_problem, find_iban_problem
+from accounts.banking import find_bic_problem, find_iban_problem
 from tests.test_account import PROFILE, load_tenant
 from tests.test_account import log_in as account_log_in
 from tests.test_support import NEW_TENANT, enrol_staff, submit, tenant_count, tenant_state, text_of

@@ -12,9 +12,9 @@ from lxml import etree
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from documents.einvoice_check import check_schematron, check_xsd
+from accounts.account import save_logo
+from documents.einvoice.check import check_schematron, check_xsd
 from services import get_services
-from store.accounts import save_logo
 from store.models import Invoice, SealedContent
 from tests.conftest import TENANT_PHONE, load_cases
 from tests.fakes.anthropic_api import FakeAnthropic

@@ -15,11 +15,12 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from accounts.logos import normalise_logo
 from documents.amounts import compute_totals
-from documents.girocode import make_epc_payload
-from documents.render import InvoiceDocument, Seller, render_invoice_pdf
+from documents.invoice import InvoiceDocument, Seller
+from documents.pdf.girocode import make_epc_payload
+from documents.pdf.render import render_invoice_pdf
 from extraction.models import InvoiceFields
-from store.logos import normalise_logo
 
 MM_PER_POINT = 25.4 / 72
 WINDOW = (20.0, 45.0, 105.0, 90.0)  # left, top, right, bottom in mm from the page's top left corner

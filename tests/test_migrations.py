@@ -12,8 +12,8 @@ from PIL import Image
 from sqlalchemy import create_engine, text
 
 from store.crypto import ContentCipher, parse_master_key
+from store.db import MIGRATIONS, upgrade_database
 from tests.conftest import CONTENT_KEY, TENANT_PHONE
-from workers.cli import MIGRATIONS, upgrade_database
 
 ROWS = [
     "INSERT INTO tenants (company, street, postal_code, city, country, iban, email, vat_rate, small_business, "

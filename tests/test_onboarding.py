@@ -9,12 +9,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
+from accounts.onboarding import send_code
+from accounts.otp import ChallengeLocked, SendLimitReached
 from services import get_services
 from store.models import AuditEntry, InboundMessage, OtpChallenge, SenderNotice, Tenant, utcnow
-from store.otp import ChallengeLocked, SendLimitReached
 from tests.conftest import TENANT_PHONE, load_cases, voice_body
 from tests.fakes.whatsapp import FakeWhatsApp
-from workers.onboarding import send_code
 
 DIGITS = TENANT_PHONE.lstrip("+")
 

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-import documents.render as render
+import documents.pdf.render as render
 from documents import RenderFailed
 from documents.amounts import TaxMode, compute_totals
-from documents.girocode import make_epc_payload, render_girocode_svg
-from documents.render import InvoiceDocument, Seller, render_invoice_html, render_invoice_pdf
+from documents.invoice import InvoiceDocument, Seller
+from documents.pdf.girocode import make_epc_payload, render_girocode_svg
+from documents.pdf.render import render_invoice_html, render_invoice_pdf
 from extraction.models import InvoiceFields
 
 CASES_FILE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "cases.json"

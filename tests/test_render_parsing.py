@@ -8,7 +8,7 @@ import pytest
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
-from documents.render import (
+from documents.pdf.render import (
     TEMPLATES,
     get_font_configuration,
     load_page_label_stylesheet,
@@ -16,7 +16,7 @@ from documents.render import (
     render_invoice_html,
     render_invoice_pdf,
 )
-from documents.weasy import InvoiceHTML
+from documents.pdf.weasy import InvoiceHTML
 from tests.test_layout import make_document, make_long_document, read_page_texts, read_words
 
 

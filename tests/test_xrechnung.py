@@ -18,10 +18,10 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from documents.amounts import compute_totals
-from documents.einvoice_check import NOT_FOR_XRECHNUNG, check_schematron, check_xsd
-from documents.issuing import render_documents
-from documents.render import InvoiceDocument, Seller
-from documents.xrechnung import Gap, check_xrechnung, find_xrechnung_gaps, is_valid_leitweg_id
+from documents.einvoice.check import NOT_FOR_XRECHNUNG, check_schematron, check_xsd
+from documents.einvoice.xrechnung import Gap, check_xrechnung, find_xrechnung_gaps, is_valid_leitweg_id
+from documents.files import render_documents
+from documents.invoice import InvoiceDocument, Seller
 from extraction.models import Customer, InvoiceFields
 from services import get_services
 from store.models import Invoice, SealedContent, Tenant

@@ -4,12 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from rq.job import Job
 from sqlalchemy import select, update
 
+from conversation.commands import answer_text
+from conversation.replies import Claimed, reply, send_invoice_ready
+from conversation.texts import render_text
 from documents import PriceMissing
 from documents.amounts import fill_prices
 from documents.issuing import find_xrechnung_gaps_of, issue_invoice, link_expiry, summary_of
@@ -21,27 +23,11 @@ from store.content import open_content
 from store.db import execute_count
 from store.links import create_magic_link
 from store.models import InboundMessage, InboundState, Invoice, InvoiceState, MessageKind, Outcome, Tenant, utcnow
-from store.tenants import open_phone
+from store.phones import open_phone
 from whatsapp import GraphError
-from workers.chat import answer_text
-from workers.texts import format_money, render_text
+from workers.queue import enqueue_welcome
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    inbound_id: int
-    wa_message_id: str
-    kind: MessageKind
-    media_id: str | None
-    tenant_id: int
-    phone: str
-    language: str
-    vocabulary: str | None
-    hourly_rate: Any
-    verified: bool
-    text: str | None
 
 
 def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
@@ -78,11 +64,6 @@ def finish_inbound(services: Services, inbound_id: int, state: InboundState, out
                                 body_sealed=None, media_id=None))
 
 
-def reply(services: Services, claimed: Claimed, key: str, **values: object) -> None:
-    services.whatsapp.send_text(claimed.phone, render_text(key, claimed.language, **values),
-                                preview_url=key == "invoice_ready")
-
-
 def resend_existing(services: Services, claimed: Claimed) -> bool:
     """After a failed reply, the invoice exists already: send a fresh link instead of a second invoice."""
     with services.db.session() as session:
@@ -92,19 +73,11 @@ def resend_existing(services: Services, claimed: Claimed) -> bool:
         if invoice.state is not InvoiceState.ISSUED:
             return True
         tenant = session.get_one(Tenant, claimed.tenant_id)
-        gross, customer = summary_of(services, invoice, open_content(session, services.cipher, invoice.id, "fields"),
-                                     tenant)
-        token = create_magic_link(session, invoice.id, link_expiry(services, invoice))
+        gross, customer = summary_of(open_content(session, services.cipher, invoice.id, "fields"), tenant)
+        token = create_magic_link(session, invoice.id, link_expiry(services.settings, invoice))
         number = invoice.number
     send_invoice_ready(services, claimed, number, customer, gross, token)
     return True
-
-
-def send_invoice_ready(services: Services, claimed: Claimed, number: str, customer: str, gross: Any,
-                       token: str) -> None:
-    link = f"{services.settings.public_base_url.rstrip('/')}/d/{token}"
-    reply(services, claimed, "invoice_ready", number=number, customer=customer,
-          gross=format_money(gross, claimed.language), link=link, days=services.settings.link_days)
 
 
 def process_inbound(inbound_id: int) -> str:
@@ -119,6 +92,8 @@ def process_inbound(inbound_id: int) -> str:
         logger.warning("mark-as-read of inbound %s failed (code %s)", inbound_id, exc.code)
     if claimed.kind not in (MessageKind.VOICE, MessageKind.AUDIO) or not claimed.media_id:
         outcome = answer_text(services, claimed)
+        if outcome is Outcome.VERIFIED:
+            enqueue_welcome(services.queue, services.settings, claimed.tenant_id)
         finish_inbound(services, inbound_id, InboundState.DONE, outcome)
         return outcome.value
     if resend_existing(services, claimed):
@@ -150,14 +125,17 @@ def make_invoice(services: Services, claimed: Claimed) -> Outcome:
         return Outcome.PRICE_ASKED
     if ask_for_xrechnung_gaps(services, claimed, fields):
         return Outcome.DETAILS_ASKED
-    issued = issue_invoice(services, claimed.tenant_id, claimed.inbound_id, transcript, fields, today)
+    with services.db.session() as session:
+        issued = issue_invoice(session, services.cipher, s, claimed.tenant_id, claimed.inbound_id, transcript, fields,
+                               today)
     send_invoice_ready(services, claimed, issued.number, issued.customer_name, issued.gross, issued.token)
     return Outcome.INVOICED
 
 
 def ask_for_xrechnung_gaps(services: Services, claimed: Claimed, fields: InvoiceFields) -> bool:
     """A Leitweg-ID was said but the XRechnung lacks something: ask for it (True), make no invoice yet."""
-    gaps = find_xrechnung_gaps_of(services, claimed.tenant_id, fields)
+    with services.db.session() as session:
+        gaps = find_xrechnung_gaps_of(session, claimed.tenant_id, fields)
     if not gaps or fields.customer is None:
         return False
     customer, leitweg_id = fields.customer.name, fields.customer.leitweg_id

@@ -1,11 +1,13 @@
-"""Queue wiring: what is enqueued (ids only), with retries, short TTLs and a failure callback."""
+"""Queue wiring: what is enqueued (ids only), by dotted job name, with retries, short TTLs and a failure callback."""
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+import redis
 from rq import Callback, Queue, Retry
 
+from conversation.intake import Accepted
 from settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -15,35 +17,49 @@ FAILURE_TTL = 3600  # failed jobs (ids and error types only) are kept one hour f
 RESULT_TTL = 600
 
 
+def build_retry(settings: Settings) -> Retry:
+    """The one retry policy of every job: JOB_RETRIES tries after JOB_RETRY_INTERVALS seconds."""
+    return Retry(max=settings.job_retries, interval=settings.job_retry_intervals)
+
+
 def enqueue_processing(queue: Queue, settings: Settings, inbound_id: int) -> None:
     """Enqueue the pipeline for one inbound message id; the job id makes re-enqueues idempotent."""
-    from workers.pipeline import process_inbound, report_failure
-
     queue.enqueue(
-        process_inbound, inbound_id, job_id=f"inbound-{inbound_id}", job_timeout=JOB_TIMEOUT,
-        retry=Retry(max=settings.job_retries, interval=settings.job_retry_intervals),
-        on_failure=Callback(report_failure), failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
+        "workers.pipeline.process_inbound", inbound_id, job_id=f"inbound-{inbound_id}", job_timeout=JOB_TIMEOUT,
+        retry=build_retry(settings),
+        on_failure=Callback("workers.pipeline.report_failure"), failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
         description=f"process inbound {inbound_id}",
     )
 
 
-def enqueue_content_deletion(queue: Queue, invoice_id: str, delay_seconds: int) -> None:
-    from workers.retention import delete_downloaded
-
-    queue.enqueue_in(timedelta(seconds=delay_seconds), delete_downloaded, invoice_id,
+def enqueue_content_deletion(queue: Queue, settings: Settings, invoice_id: str, delay_seconds: int) -> None:
+    queue.enqueue_in(timedelta(seconds=delay_seconds), "workers.retention.delete_downloaded", invoice_id,
                      job_id=f"delete-{invoice_id}", failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
-                     retry=Retry(max=3, interval=[30, 120, 600]), description="delete downloaded content")
+                     retry=build_retry(settings), description="delete downloaded content")
 
 
-def enqueue_welcome(queue: Queue, tenant_id: int) -> None:
-    from workers.onboarding import send_welcome
-
-    queue.enqueue(send_welcome, tenant_id, retry=Retry(max=3, interval=[10, 60, 300]), failure_ttl=FAILURE_TTL,
-                  result_ttl=RESULT_TTL, description=f"welcome tenant {tenant_id}")
+def enqueue_welcome(queue: Queue, settings: Settings, tenant_id: int) -> None:
+    queue.enqueue("workers.messages.send_welcome", tenant_id, retry=build_retry(settings),
+                  failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL, description=f"welcome tenant {tenant_id}")
 
 
-def enqueue_sender_notice(queue: Queue, pseudonym: str) -> None:
-    from workers.notices import send_sender_notice
-
-    queue.enqueue(send_sender_notice, pseudonym, retry=Retry(max=3, interval=[10, 60, 300]),
+def enqueue_sender_notice(queue: Queue, settings: Settings, pseudonym: str) -> None:
+    queue.enqueue("workers.messages.send_sender_notice", pseudonym, retry=build_retry(settings),
                   failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL, description="sender notice")
+
+
+def enqueue_accepted(queue: Queue, settings: Settings, accepted: Accepted) -> int:
+    """Enqueue what a webhook left to do; returns how many messages were enqueued. On a Redis failure the rows
+    stay RECEIVED and the sweep re-enqueues them, so the webhook still answers 200."""
+    enqueued = 0
+    try:
+        for inbound_id in accepted.new_ids:
+            enqueue_processing(queue, settings, inbound_id)
+            enqueued += 1
+        for pseudonym in accepted.notices:
+            enqueue_sender_notice(queue, settings, pseudonym)
+    except redis.RedisError as exc:
+        logger.error("enqueue failed (%s); left for the sweep", type(exc).__name__)
+    logger.info("webhook: %d messages (%d new, %d enqueued, %d notices), %d statuses", accepted.messages,
+                len(accepted.new_ids), enqueued, len(accepted.notices), accepted.statuses)
+    return enqueued

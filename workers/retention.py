@@ -4,10 +4,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from rq import Queue
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from conversation.notices import NOTICE_INTERVAL
 from services import Services, get_services
 from store.content import delete_invoice_content
 from store.models import (
@@ -23,13 +23,9 @@ from store.models import (
     SenderNotice,
     utcnow,
 )
-from workers.notices import NOTICE_INTERVAL
 from workers.queue import enqueue_processing
 
 logger = logging.getLogger(__name__)
-
-SWEEP_JOB_PREFIX = "sweep-"
-
 
 def purge_content(services: Services, now: dt.datetime | None = None) -> int:
     """Delete content past retention, and downloaded content past its grace period; returns the count."""
@@ -94,16 +90,6 @@ def requeue_stuck(services: Services, now: dt.datetime | None = None) -> int:
 
 
 def sweep() -> dict[str, int]:
-    """Periodic job: purge, re-enqueue stuck messages, and schedule the next sweep."""
+    """Periodic job (RQ's cron scheduler enqueues it): purge, and re-enqueue stuck messages."""
     services = get_services()
-    result = {"purged": purge_content(services), "requeued": requeue_stuck(services)}
-    schedule_sweep(services.queue, services.settings.sweep_interval_seconds)
-    return result
-
-
-def schedule_sweep(queue: Queue, interval: int) -> None:
-    """Schedule the next sweep in a time slot; the slot's job id makes concurrent schedulers agree."""
-    slot = int(utcnow().timestamp()) // interval + 1
-    when = dt.datetime.fromtimestamp(slot * interval, dt.UTC)
-    queue.enqueue_at(when, sweep, job_id=f"{SWEEP_JOB_PREFIX}{slot}", result_ttl=3600, failure_ttl=24 * 3600,
-                     description="sweep")
+    return {"purged": purge_content(services), "requeued": requeue_stuck(services)}

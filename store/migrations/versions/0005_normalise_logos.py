@@ -14,7 +14,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-from store.logos import LogoRejected, normalise_logo
+from accounts.logos import LogoRejected, normalise_logo
 
 revision: str = '0005'
 down_revision: Union[str, Sequence[str], None] = '0004'

@@ -1,0 +1,87 @@
+"""Text messages: a typed code, KONTO/ACCOUNT, DATEN/EXPORT, LÖSCHEN/DELETE with JA/NEIN, else a usage hint."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from accounts.onboarding import check_code
+from accounts.otp import VerifyOutcome
+from conversation.mail import send_mail
+from conversation.replies import Claimed, reply
+from conversation.texts import render_text
+from services import Services
+from store.links import create_login_link
+from store.models import Outcome, Tenant, utcnow
+from store.privacy import create_export_link, erase_content
+
+CODE = re.compile(r"^\s*(\d{3})\s?(\d{3})\s*$")
+ACCOUNT_COMMANDS = {"KONTO", "ACCOUNT"}
+EXPORT_COMMANDS = {"DATEN", "EXPORT"}
+DELETE_COMMANDS = {"LÖSCHEN", "LOESCHEN", "LOSCHEN", "DELETE"}
+YES, NO = {"JA", "YES", "J", "Y"}, {"NEIN", "NO", "N"}
+CONFIRM_WINDOW = dt.timedelta(minutes=10)
+CODE_REPLIES = {VerifyOutcome.WRONG: "code_wrong", VerifyOutcome.EXPIRED: "code_expired",
+                VerifyOutcome.LOCKED: "code_locked", VerifyOutcome.NO_CHALLENGE: "no_challenge",
+                VerifyOutcome.NUMBER_TAKEN: "code_locked"}
+
+
+def answer_text(services: Services, claimed: Claimed) -> Outcome:
+    """Decide what a text message means and answer it."""
+    text = (claimed.text or "").strip()
+    code = CODE.match(text)
+    if code and not claimed.verified:
+        result = check_code(services, claimed.tenant_id, code.group(1) + code.group(2), actor="tenant")
+        if result.outcome is not VerifyOutcome.VERIFIED:
+            reply(services, claimed, CODE_REPLIES[result.outcome], remaining=result.remaining)
+        return Outcome.VERIFIED if result.welcome_due else Outcome.CODE_CHECKED  # VERIFIED: the welcome job answers
+    if not claimed.verified:
+        reply(services, claimed, "no_challenge")
+        return Outcome.HINT_SENT
+    command = text.upper().rstrip(".!")
+    if command in ACCOUNT_COMMANDS:
+        send_account_link(services, claimed)
+        return Outcome.ACCOUNT_LINK_SENT
+    if command in EXPORT_COMMANDS:
+        link = create_export_link(services.db, services.settings, claimed.tenant_id)
+        reply(services, claimed, "export_link", link=link, hours=services.settings.export_hours)
+        return Outcome.EXPORT_LINK_SENT
+    if command in DELETE_COMMANDS or command in YES | NO:
+        return answer_deletion(services, claimed, command)
+    reply(services, claimed, "hint")
+    return Outcome.HINT_SENT
+
+
+def answer_deletion(services: Services, claimed: Claimed, command: str) -> Outcome:
+    """LÖSCHEN asks first; JA within ten minutes deletes everything and answers with the receipt id."""
+    now = utcnow()
+    with services.db.session() as session:
+        tenant = session.get_one(Tenant, claimed.tenant_id)
+        asked = tenant.delete_requested_at is not None and tenant.delete_requested_at > now - CONFIRM_WINDOW
+        tenant.delete_requested_at = now if command in DELETE_COMMANDS else None
+    if command in DELETE_COMMANDS:
+        reply(services, claimed, "delete_confirm")
+        return Outcome.DELETION_ASKED
+    if not asked:
+        reply(services, claimed, "hint")
+        return Outcome.HINT_SENT
+    if command in NO:
+        reply(services, claimed, "delete_cancelled")
+        return Outcome.DELETION_CANCELLED
+    receipt = erase_content(services.db, services.cipher, claimed.tenant_id, actor="tenant")
+    reply(services, claimed, "deleted", receipt=receipt.id, invoices=receipt.categories.get("invoice", 0))
+    return Outcome.CONTENT_DELETED
+
+
+def send_account_link(services: Services, claimed: Claimed) -> None:
+    """A single-use login link: by e-mail when SMTP_URL is set (the chat says where it went), else in the chat."""
+    with services.db.session() as session:
+        token = create_login_link(session, claimed.tenant_id)
+        email = session.get_one(Tenant, claimed.tenant_id).email
+    link = services.settings.public_url(f"/konto/login/{token}")
+    s = services.settings
+    if not s.smtp_url:
+        reply(services, claimed, "account_link", link=link)
+        return
+    send_mail(s.smtp_url, s.mail_from, email, render_text("account_mail_subject", claimed.language),
+              render_text("account_link", claimed.language, link=link), timeout=s.http_timeout)
+    reply(services, claimed, "account_link_mailed", email=email)

@@ -1,0 +1,39 @@
+"""The message being answered, and how the bot answers it in the tenant's language."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from conversation.texts import format_money, render_text
+from services import Services
+from store.models import MessageKind
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An inbound message claimed by a job, with what answering it needs (the number only in memory)."""
+
+    inbound_id: int
+    wa_message_id: str
+    kind: MessageKind
+    media_id: str | None
+    tenant_id: int
+    phone: str
+    language: str
+    vocabulary: str | None
+    hourly_rate: Any
+    verified: bool
+    text: str | None
+
+
+def reply(services: Services, claimed: Claimed, key: str, **values: object) -> None:
+    services.whatsapp.send_text(claimed.phone, render_text(key, claimed.language, **values),
+                                preview_url=key == "invoice_ready")
+
+
+def send_invoice_ready(services: Services, claimed: Claimed, number: str, customer: str, gross: Decimal,
+                       token: str) -> None:
+    reply(services, claimed, "invoice_ready", number=number, customer=customer,
+          gross=format_money(gross, claimed.language), link=services.settings.public_url(f"/d/{token}"),
+          days=services.settings.link_days)

@@ -1,0 +1,17 @@
+"""Flask CLI (`flask --app app ...`): one module per command group, as rq/cli does."""
+from __future__ import annotations
+
+from flask import Flask
+
+from handlers.cli import audit, db, service, support_user, tenant, tenant_codes, tenant_privacy
+
+GROUPS = (db.group, tenant.group, support_user.group, audit.group)
+assert tenant_codes and tenant_privacy  # they add their commands to tenant.group
+
+
+def register_commands(app: Flask) -> None:
+    """Add every group and the service commands (worker, purge, serve) to the app's CLI."""
+    for group in GROUPS:
+        app.cli.add_command(group)
+    for command in service.COMMANDS:
+        app.cli.add_command(command)

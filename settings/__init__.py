@@ -1,0 +1,54 @@
+"""Settings, read once from the environment by create_app (DESIGN section 4 names are fixed)."""
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    app_env: str = Field("development", description="'production' makes SECRET_KEY and CONTENT_KEY mandatory")
+    database_url: str | None = None
+    redis_url: str | None = None
+    public_base_url: str = "http://localhost:5000"
+    secret_key: str | None = None
+    content_key: str | None = None
+    whatsapp_token: str = ""
+    whatsapp_phone_number_id: str = ""
+    whatsapp_app_secret: str = ""
+    whatsapp_verify_token: str = ""
+    whatsapp_api_base: str = "https://graph.facebook.com/v25.0"
+    whatsapp_otp_template: str = "verification_code"
+    support_contact: str = "support@sprachrechnung.de"
+    smtp_url: str | None = None
+    mail_from: str = "Sprachrechnung <no-reply@sprachrechnung.de>"
+    openai_api_key: str = "unset"
+    openai_base_url: str | None = None
+    anthropic_api_key: str = "unset"
+    anthropic_base_url: str | None = None
+    transcribe_model: str = "whisper-1"
+    extract_model: str = "claude-sonnet-4-6"
+    retention_days: int = Field(30, ge=1, le=30, description="upper bound and default of the tenants' retention")
+    key_dir: str | None = Field(None, description="per-invoice key files; keep out of database backups")
+    export_hours: int = Field(24, ge=1, le=72)
+    link_days: int = Field(7, ge=1, le=30)
+    download_grace_seconds: int = Field(0, ge=0, le=3600)
+    http_timeout: float = 10.0
+    http_retries: int = 3
+    http_backoff: float = 0.5
+    ai_timeout: float = 60.0
+    ai_retries: int = 2
+    job_retries: int = 3
+    job_retry_intervals: list[int] = Field(default_factory=lambda: [10, 60, 300])
+    sweep_interval_seconds: int = 300
+    stuck_after_seconds: int = 600
+    queue_name: str = "default"
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    def public_url(self, path: str) -> str:
+        """An absolute link under PUBLIC_BASE_URL (magic, login and export links, the privacy notice)."""
+        return f"{self.public_base_url.rstrip('/')}/{path.lstrip('/')}"
