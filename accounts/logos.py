@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from PIL import Image, ImageFile, ImageOps
 
 from accounts import AccountError
+from store.models import sniff_image_type
 
-LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 MAX_PIXELS = 20_000_000  # of an upload: decoding more would take hundreds of MB for a 60 x 25 mm box
 BOX_PIXELS = (709, 295)  # the invoice's 60 x 25 mm logo box (invoice.css .logo) at 300 dpi
 WHITE = (255, 255, 255)  # the page behind the logo
@@ -34,7 +34,7 @@ def normalise_logo(data: bytes) -> tuple[bytes, str]:
     Quality 90 without chroma subsampling keeps a logo's sharp coloured edges. LogoRejected (not_image,
     too_many_pixels) unless Pillow reads a PNG or JPEG of at most MAX_PIXELS.
     """
-    mime = next((kind for magic, kind in LOGO_TYPES.items() if data.startswith(magic)), None)
+    mime = sniff_image_type(data)
     if mime is None:
         raise LogoRejected("not_image")
     try:

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from conversation.texts import format_money, render_text
+from conversation.texts import render_text
+from documents.labels import LOCALES
+from documents.pdf.formatting import format_money
 from services import Services
 from store.models import MessageKind
 
@@ -34,6 +36,6 @@ def reply(services: Services, claimed: Claimed, key: str, **values: object) -> N
 
 def send_invoice_ready(services: Services, claimed: Claimed, number: str, customer: str, gross: Decimal,
                        token: str) -> None:
-    reply(services, claimed, "invoice_ready", number=number, customer=customer,
-          gross=format_money(gross, claimed.language), link=services.settings.public_url(f"/d/{token}"),
-          days=services.settings.link_days)
+    locale = LOCALES.get(claimed.language, LOCALES["de"])
+    reply(services, claimed, "invoice_ready", number=number, customer=customer, gross=format_money(gross, locale),
+          link=services.settings.public_url(f"/d/{token}"), days=services.settings.link_days)

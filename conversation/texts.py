@@ -1,12 +1,6 @@
 """WhatsApp reply texts: German by default, English per tenant."""
 from __future__ import annotations
 
-from decimal import Decimal
-
-from babel.numbers import format_currency
-
-from documents.labels import LOCALES
-
 TEXTS: dict[str, dict[str, str]] = {
     "de": {
         "invoice_ready": "✅ Rechnung {number} für {customer} über {gross} ist fertig:\n{link}\n\n"
@@ -117,11 +111,6 @@ SENDER_NOTICE = (
     "Hello! This number is not enabled for Sprachrechnung yet. Please contact {support} to verify your number "
     "with a code. Your message was not processed."
 )
-
-
-def format_money(amount: Decimal, language: str) -> str:
-    """The same money format as on the invoice."""
-    return format_currency(amount, "EUR", locale=LOCALES.get(language, LOCALES["de"]))
 
 
 def render_text(key: str, language: str, **values: object) -> str:

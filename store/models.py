@@ -100,6 +100,14 @@ def _enum(cls: type[enum.Enum]) -> Enum:
     return Enum(cls, values_callable=lambda e: [m.value for m in e], native_enum=False, length=32)
 
 
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}  # a logo's first bytes
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """The logo's MIME type judged by its bytes: PNG or JPEG, else None."""
+    return next((kind for magic, kind in IMAGE_TYPES.items() if data.startswith(magic)), None)
+
+
 class Tenant(Base):
     """A tradesperson's business and its WhatsApp number."""
 

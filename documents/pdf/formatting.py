@@ -20,10 +20,15 @@ def load_locale(name: str) -> Locale:
     return Locale.parse(name)
 
 
+def format_money(value: Decimal, locale: str) -> str:
+    """1.234,56 € (de_DE) or €1,234.56 (en), rounded half up to cents: on the invoice and in the chat alike."""
+    return format_currency(round_cents(value), "EUR", locale=load_locale(locale))
+
+
 @pass_context
-def format_money(context: Context, value: Decimal) -> str:
-    """1.234,56 € (de) or €1,234.56 (en), rounded half up to cents."""
-    return format_currency(round_cents(value), "EUR", locale=load_locale(context["locale"]))
+def filter_money(context: Context, value: Decimal) -> str:
+    """format_money in the template's locale."""
+    return format_money(value, context["locale"])
 
 
 @pass_context

@@ -8,10 +8,10 @@ import math
 from documents.invoice import Seller
 from documents.pdf.formatting import name_country_in
 from extraction.models import Customer
+from store.models import sniff_image_type
 
 logger = logging.getLogger(__name__)
 
-IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 MAX_LOGO_BYTES = 2_000_000  # a bigger logo would slow every render down
 # Address font sizes (CSS class, pt) with the lines that fit into the 27.3 mm address zone
 ADDRESS_SIZES = (("", 10.0, 6), ("compact", 8.5, 7), ("tiny", 7.0, 8))
@@ -22,7 +22,7 @@ def build_logo_uri(seller: Seller) -> str | None:
     """The logo as a data: URI when its bytes are a PNG or JPEG of at most 2 MB, else None (logged)."""
     if not seller.logo:
         return None
-    mime = next((kind for magic, kind in IMAGE_TYPES.items() if seller.logo.startswith(magic)), None)
+    mime = sniff_image_type(seller.logo)
     if mime is None or len(seller.logo) > MAX_LOGO_BYTES:
         logger.warning("logo skipped: not a PNG or JPEG up to %d bytes (declared %s, %d bytes)", MAX_LOGO_BYTES,
                        seller.logo_mime, len(seller.logo))

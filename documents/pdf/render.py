@@ -16,8 +16,8 @@ from documents.amounts import TaxMode
 from documents.invoice import InvoiceDocument
 from documents.labels import LABELS, LOCALES, UNITS, language_of
 from documents.pdf.formatting import (
+    filter_money,
     format_day,
-    format_money,
     format_number,
     format_percent,
     format_price,
@@ -40,7 +40,7 @@ def get_environment() -> Environment:
     """The Jinja2 environment, built once on first use."""
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=format_money, price=format_price, day=format_day, number=format_number,
+    env.filters.update(money=filter_money, price=format_price, day=format_day, number=format_number,
                        percent=format_percent, unit=name_unit, country=name_country, iban=group_iban)
     return env
 
