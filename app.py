@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_wtf.csrf import CSRFError
 
 from handlers import account, download, export, health, pages, support, support_privacy, support_tenants, webhook
 from handlers.cli import register_commands
-from handlers.csrf import csrf_token
 from handlers.logfilter import install_token_filter
+from handlers.security import csrf, refuse_expired_form
 from services import Services
 from settings import Settings
 from store.crypto import generate_master_key
@@ -60,8 +61,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(SECRET_KEY=secret_key, MAX_CONTENT_LENGTH=3 * 1024 * 1024 + 65536,
                       SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https"),
-                      PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8))
-    app.jinja_env.globals["csrf_token"] = csrf_token
+                      PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
+                      # form tokens live as long as the session; no Referer check (our pages send none)
+                      WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=False)
+    csrf.init_app(app)  # also gives templates csrf_token()
+    app.register_error_handler(CSRFError, refuse_expired_form)
     app.extensions["services"] = Services(settings, instance, content_key)
 
     install_token_filter()

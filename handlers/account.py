@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec
 
 import requests
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -27,8 +29,8 @@ from accounts.onboarding import check_code, send_code
 from accounts.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
 from accounts.profiles import PROFILE_FIELDS, ProfileInvalid
 from accounts.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number
-from handlers.csrf import check_csrf
 from handlers.download import document_response, finish_download, take_document
+from handlers.security import ACCOUNT_PAGE
 from services import get_services
 from store.audit import record_audit
 from store.erasure import list_receipts
@@ -39,17 +41,15 @@ from whatsapp import WhatsAppError
 from workers.queue import enqueue_welcome
 
 logger = logging.getLogger(__name__)
-bp = Blueprint("account", __name__, template_folder="templates")
-bp.before_request(check_csrf)
+bp = Blueprint("account", __name__, template_folder="templates")  # form tokens: CSRFProtect, app-wide
 
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
-           "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 ACTOR = "tenant"
+P = ParamSpec("P")
 
 
 @bp.after_request
 def add_headers(response: BaseResponse) -> BaseResponse:
-    response.headers.update(HEADERS)
+    response.headers.update(ACCOUNT_PAGE)
     return response
 
 
@@ -64,6 +64,18 @@ def find_logged_in_id() -> int | None:
     with get_services().db.session() as db:
         tenant = find_logged_in(db)
         return tenant.id if tenant else None
+
+
+def require_login(view: Callable[P, BaseResponse]) -> Callable[P, BaseResponse]:
+    """Decorator: without a valid login the 'send KONTO' page (403); with one, g.tenant_id for the view."""
+    @functools.wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> BaseResponse:
+        tenant_id = find_logged_in_id()
+        if tenant_id is None:
+            return render_home(403)
+        g.tenant_id = tenant_id
+        return view(*args, **kwargs)
+    return wrapped
 
 
 def render_notice_page(page: str, status: int, lang: str | None = None) -> Response:
@@ -155,10 +167,9 @@ def download_invoice(invoice_id: str) -> BaseResponse:
 
 
 @bp.post("/konto/profil")
+@require_login
 def change_profile() -> BaseResponse:
-    tenant_id = find_logged_in_id()
-    if tenant_id is None:
-        return render_home(403)
+    tenant_id: int = g.tenant_id
     try:
         with get_services().db.session() as db:
             update_profile(db, tenant_id, request.form)
@@ -168,10 +179,9 @@ def change_profile() -> BaseResponse:
 
 
 @bp.post("/konto/logo")
+@require_login
 def upload_logo() -> BaseResponse:
-    tenant_id = find_logged_in_id()
-    if tenant_id is None:
-        return render_home(403)
+    tenant_id: int = g.tenant_id
     upload = request.files.get("logo")
     data = upload.stream.read(LOGO_MAX_BYTES + 1) if upload else b""
     try:
@@ -183,11 +193,10 @@ def upload_logo() -> BaseResponse:
 
 
 @bp.post("/konto/nummer")
+@require_login
 def request_number_change() -> BaseResponse:
     """Send a code to the new number; the number changes only once that code comes back."""
-    tenant_id = find_logged_in_id()
-    if tenant_id is None:
-        return render_home(403)
+    tenant_id: int = g.tenant_id
     services = get_services()
     try:
         with services.db.session() as db:
@@ -205,10 +214,9 @@ def request_number_change() -> BaseResponse:
 
 
 @bp.post("/konto/nummer/code")
+@require_login
 def confirm_number_change() -> BaseResponse:
-    tenant_id = find_logged_in_id()
-    if tenant_id is None:
-        return render_home(403)
+    tenant_id: int = g.tenant_id
     code = re.sub(r"\s", "", request.form.get("code", ""))
     if not re.fullmatch(r"\d{6}", code):
         return render_home(422, "code_format")

@@ -6,6 +6,7 @@ import logging
 from flask import Blueprint, Response, render_template
 from sqlalchemy.orm import Session
 
+from handlers.security import LINK_PAGE, csrf
 from services import Services, get_services
 from store import ContentGone
 from store.content import delete_invoice_content, list_categories, open_content, retention_days_of
@@ -19,13 +20,12 @@ bp = Blueprint("download", __name__, template_folder="templates")
 # category -> (MIME type, file name ending)
 DOCUMENT_TYPES = {"pdf": ("application/pdf", ".pdf"), "xml": ("application/xml", ".xml"),
                   "xrechnung": ("application/xml", "-XRechnung.xml")}
-NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
 
 
 def _gone(state: LinkState, language: str = "de") -> Response:
     status = 404 if state is LinkState.UNKNOWN else 410
     html = render_template("link_gone.html", state=state.value, lang=language)
-    return Response(html, status=status, headers=NO_STORE)
+    return Response(html, status=status, headers=LINK_PAGE)
 
 
 @bp.app_errorhandler(ContentGone)
@@ -47,7 +47,7 @@ def show(token: str) -> Response:
         xml = "xrechnung" if "xrechnung" in list_categories(session, invoice.id) else "xml"
         html = render_template("download.html", number=invoice.number, company=tenant.company, lang=tenant.language,
                                expires_at=link.expires_at, retention_days=days, xml=xml)
-    return Response(html, headers=NO_STORE)
+    return Response(html, headers=LINK_PAGE)
 
 
 def take_document(services: Services, session: Session, invoice: Invoice, category: str = "pdf") -> bytes:
@@ -74,12 +74,13 @@ def finish_download(services: Services, invoice_id: str) -> None:
 def document_response(document: bytes, number: str, category: str = "pdf") -> Response:
     mimetype, ending = DOCUMENT_TYPES[category]
     filename = f"Rechnung-{number.replace('/', '-')}{ending}"
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{filename}"'}
+    headers = {**LINK_PAGE, "Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(document, mimetype=mimetype, headers=headers)
 
 
 @bp.post("/d/<token>")
 @bp.post("/d/<token>/<any(xml, xrechnung):category>")
+@csrf.exempt  # the unguessable token in the URL is the authorisation
 def download(token: str, category: str = "pdf") -> Response:
     """The Factur-X PDF, or the bare XML: XRechnung 3.0 CII when the customer has a Leitweg-ID, else EN 16931 CII."""
     services = get_services()

@@ -6,8 +6,7 @@ import logging
 from flask import Blueprint, Response, abort, render_template
 
 from handlers.account import find_logged_in_id
-from handlers.csrf import check_csrf
-from handlers.download import NO_STORE
+from handlers.security import LINK_PAGE, csrf
 from services import get_services
 from store.audit import record_audit
 from store.export import build_export_zip
@@ -19,12 +18,12 @@ bp = Blueprint("export", __name__, template_folder="templates")
 
 
 def zip_response(data: bytes) -> Response:
-    headers = {**NO_STORE, "Content-Disposition": 'attachment; filename="sprachrechnung-daten.zip"'}
+    headers = {**LINK_PAGE, "Content-Disposition": 'attachment; filename="sprachrechnung-daten.zip"'}
     return Response(data, mimetype="application/zip", headers=headers)
 
 
 def link_gone() -> Response:
-    return Response(render_template("link_gone.html", state="used", lang="de"), status=410, headers=NO_STORE)
+    return Response(render_template("link_gone.html", state="used", lang="de"), status=410, headers=LINK_PAGE)
 
 
 @bp.get("/export/<token>")
@@ -35,10 +34,11 @@ def show(token: str) -> Response:
             return link_gone()
         language = session.get_one(Tenant, link.tenant_id).language
         html = render_template("export.html", lang=language, expires_at=link.expires_at)
-    return Response(html, headers=NO_STORE)
+    return Response(html, headers=LINK_PAGE)
 
 
 @bp.post("/export/<token>")
+@csrf.exempt  # the single-use token in the URL is the authorisation
 def download(token: str) -> Response:
     services = get_services()
     with services.db.session() as session:
@@ -53,7 +53,7 @@ def download(token: str) -> Response:
 
 @bp.post("/konto/export")
 def download_from_account() -> Response:
-    check_csrf()
+    """The form token is checked app-wide (CSRFProtect) before this view runs."""
     tenant_id = find_logged_in_id()
     if tenant_id is None:
         abort(403)

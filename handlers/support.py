@@ -17,15 +17,15 @@ from sqlalchemy.exc import NoResultFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from accounts.staff import LoginOutcome, authenticate, find_active_staff
-from handlers.csrf import check_csrf
+from handlers.security import CONSOLE_PAGE, build_console_csp, csrf
 from services import get_services
 
 bp = Blueprint("support", __name__, url_prefix="/support", template_folder="templates")
+csrf.exempt(bp)  # not app-wide: check_form_token runs after require_staff, so a stranger's POST gets 403
 
 IDLE_TIMEOUT_SECONDS = 15 * 60
 PUBLIC_ENDPOINTS = frozenset({"support.login", "support.login_post"})
 LOCAL_ZONE = ZoneInfo("Europe/Berlin")
-CSP = "default-src 'none'; style-src {style}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 
 def local_time(value: dt.datetime | None) -> str:
@@ -52,16 +52,15 @@ def require_staff() -> BaseResponse | None:
     abort(403)
 
 
-bp.before_request(check_csrf)
+@bp.before_request
+def check_form_token() -> None:
+    """After require_staff: a POST without the session's form token gets 400 (see refuse_expired_form)."""
+    csrf.protect()
 
 
 @bp.after_request
 def add_security_headers(response: Response) -> Response:
-    nonce = g.get("csp_nonce")
-    response.headers.update({
-        "Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer", "Content-Security-Policy": CSP.format(
-            style=f"'nonce-{nonce}'" if nonce else "'none'")})
+    response.headers.update({**CONSOLE_PAGE, **build_console_csp(g.get("csp_nonce"))})
     return response
 
 

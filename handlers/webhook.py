@@ -7,6 +7,7 @@ from flask import Blueprint, abort, request
 from pydantic import ValidationError
 
 from conversation.intake import accept_webhook
+from handlers.security import csrf
 from services import get_services
 from whatsapp.payloads import WebhookBody
 from whatsapp.signature import verify_signature
@@ -14,6 +15,7 @@ from workers.queue import enqueue_accepted
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("webhook", __name__)
+csrf.exempt(bp)  # Meta signs the body (X-Hub-Signature-256); no form token
 
 
 @bp.get("/webhook")

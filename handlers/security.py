@@ -1,0 +1,29 @@
+"""Web security in one place: Flask-WTF's CSRF protection and the security headers each kind of page sends."""
+from __future__ import annotations
+
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Response as BaseResponse
+
+csrf = CSRFProtect()  # checks every POST unless a view or blueprint is exempt; create_app calls init_app
+
+FORM_EXPIRED = "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu."
+
+# Pages behind a magic link (download, export): never cached, never indexed, no token in a Referer.
+LINK_PAGE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+# The tradesperson's account page: as a link page, and never framed.
+ACCOUNT_PAGE = {**LINK_PAGE, "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+# The support console: no caching, framing or sniffing; its CSP (console_csp) carries a per-request nonce.
+CONSOLE_PAGE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer"}
+CONSOLE_CSP = "default-src 'none'; style-src {style}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+
+def build_console_csp(nonce: str | None) -> dict[str, str]:
+    """The console's Content-Security-Policy header: inline styles only with this response's nonce."""
+    return {"Content-Security-Policy": CONSOLE_CSP.format(style=f"'nonce-{nonce}'" if nonce else "'none'")}
+
+
+def refuse_expired_form(_error: CSRFError) -> BaseResponse:
+    """A POST without the session's form token: 400 with the German 'reload the page' message."""
+    return BadRequest(description=FORM_EXPIRED).get_response()
