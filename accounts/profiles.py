@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from stdnum.de import stnr
+from stdnum.eu import vat
+from stdnum.exceptions import ValidationError
 
 from accounts import AccountError
 from accounts.banking import BANK_REASONS, find_bic_problem, find_iban_problem, normalise_code
@@ -16,14 +21,13 @@ PROFILE_FIELDS = ("company", "street", "postal_code", "city", "tax_number", "vat
 # What a new tenant gets for a field its form does not show (the console's has no number format or retention).
 NEW_TENANT_DEFAULTS = {"vat_rate": "19", "payment_terms_days": "14", "number_format": "RE-{YYYY}-{NNNN}",
                        "language": "de", "retention_days": "30"}
-FORMATS = {"email": re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+"),
-           "tax_number": re.compile(r"\d[\d/ ]{8,16}\d"), "vat_id": re.compile(r"[A-Z]{2}[A-Z0-9]{2,12}")}
 POSTAL_DE = re.compile(r"\d{5}")
 POSTAL_OTHER = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{1,8}[A-Za-z0-9]")
 VAT_RATES = (Decimal(0), Decimal(7), Decimal(19))
 NUMBER_TOKEN = re.compile(r"\{(?:YYYY|YY|MM|N{1,10})\}")
 NUMBER_TEXT = re.compile(r"[A-Za-z0-9/_.#-]*")
 TICKED = ("on", "1", "true", "yes", "True")
+Check = Callable[[str], object]  # a field's format check: truthy when the value is well formed
 # How the CLI and the logs name a problem (the pages have their own texts, German or English).
 NAMES = {"iban": "IBAN", "bic": "BIC", "vat_id": "VAT id", "tax_number": "tax number (or VAT id)",
          "payment_terms_days": "payment terms"}
@@ -62,14 +66,32 @@ def read_amount(text: str) -> Decimal | None:
         return None
 
 
-def find_field_problem(value: str, limit: int, pattern: re.Pattern[str] | None = None,
-                       required: bool = True) -> str | None:
+def is_valid_email(address: str) -> bool:
+    """email-validator's syntax check, without asking DNS."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
+
+
+def find_field_problem(value: str, limit: int, check: Check | None = None, required: bool = True) -> str | None:
     """None when a text field is fine, else required, too_long or format."""
     if not value:
         return "required" if required else None
     if len(value) > limit:
         return "too_long"
-    return "format" if pattern and not pattern.fullmatch(value) else None
+    return "format" if check and not check(value) else None
+
+
+def read_vat_id(text: str) -> tuple[str | None, str | None]:
+    """The VAT id in stdnum's compact form ('de 123 456 788' -> 'DE123456788') and its problem (None or format)."""
+    if not text:
+        return None, None
+    try:
+        return vat.validate(text), None
+    except ValidationError:  # unknown country, length or check digits
+        return text, "format"
 
 
 def read_fields(form: Mapping[str, object], partial: bool) -> dict[str, str]:
@@ -93,19 +115,18 @@ def read_profile(form: Mapping[str, object], country: str = "DE", partial: bool 
     raw = read_fields(form, partial)
     values: dict[str, Any] = {}
     problems: dict[str, str | None] = {}
-    vat_id = re.sub(r"\s", "", raw.get("vat_id", "")).upper()
-    text_rules: dict[str, tuple[int, re.Pattern[str] | None, bool]] = {
+    text_rules: dict[str, tuple[int, Check | None, bool]] = {
         "company": (200, None, True), "street": (200, None, True), "city": (100, None, True),
-        "email": (200, FORMATS["email"], True),
-        "postal_code": (10, POSTAL_DE if country == "DE" else POSTAL_OTHER, True),
-        "tax_number": (40, FORMATS["tax_number"], False),
-        "business_phone": (30, BUSINESS_PHONE, False)}
-    for name, (limit, pattern, required) in text_rules.items():
+        "email": (200, is_valid_email, True),
+        "postal_code": (10, (POSTAL_DE if country == "DE" else POSTAL_OTHER).fullmatch, True),
+        "tax_number": (40, stnr.is_valid, False),  # regional (217/5937/0123) or ELSTER's 13 digits, kept as typed
+        "business_phone": (30, BUSINESS_PHONE.fullmatch, False)}
+    for name, (limit, check, required) in text_rules.items():
         if name in raw:
-            problems[name] = find_field_problem(raw[name], limit, pattern, required)
+            problems[name] = find_field_problem(raw[name], limit, check, required)
             values[name] = raw[name] or None
     if "vat_id" in raw:
-        problems["vat_id"], values["vat_id"] = find_field_problem(vat_id, 20, FORMATS["vat_id"], False), vat_id or None
+        values["vat_id"], problems["vat_id"] = read_vat_id(raw["vat_id"])
     iban, bic = normalise_code(raw.get("iban")), normalise_code(raw.get("bic"))
     if "iban" in raw:
         problems["iban"], values["iban"] = find_iban_problem(iban), iban

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from decimal import Decimal
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from stdnum.de import leitweg
+from stdnum.exceptions import InvalidChecksum
+from stdnum.exceptions import ValidationError as NumberInvalid
 
 MAX_UNIT_PRICE = Decimal("100000")
 MAX_QUANTITY = Decimal("10000")
-LEITWEG_ID = re.compile(r"[0-9]{2,12}(-[A-Z0-9]{1,30})?-[0-9]{2}")  # KoSIT Leitweg-ID; check digits: documents
 
 
 class Unit(str, Enum):
@@ -69,10 +70,15 @@ class Customer(BaseModel):
     def check_leitweg_id(cls, value: str | None) -> str | None:
         if value is None or not value.strip():
             return None
-        compact = re.sub(r"\s", "", value).upper()
-        if not LEITWEG_ID.fullmatch(compact):
-            raise ValueError("leitweg_id must look like '04011000-1234512345-06' (2-12 digits, an optional part of "
-                             f"letters and digits, 2 check digits, joined by hyphens), got {value!r}")
+        compact = leitweg.compact("".join(value.split()))  # spaces between spoken parts go too
+        try:
+            leitweg.validate(compact)
+        except InvalidChecksum:  # well formed: documents asks the speaker back (Gap.LEITWEG_ID)
+            pass
+        except NumberInvalid as exc:
+            raise ValueError("leitweg_id must look like '04011000-1234512345-06' (2-12 digits starting with the "
+                             "state code 01-16 or 99, an optional part of letters and digits, 2 check digits, "
+                             f"joined by hyphens), got {value!r}") from exc
         return compact
 
 

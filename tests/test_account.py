@@ -41,7 +41,7 @@ NEW_PHONE = "+4917698765432"
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 MAGIC_LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 PROFILE = {"company": "Elektro Meier & Sohn GmbH", "street": "Werkstraße 7", "postal_code": "50668", "city": "Köln",
-           "tax_number": "217/5937/0123", "vat_id": "de 123456789", "iban": "DE89 3704 0044 0532 0130 00",
+           "tax_number": "217/5937/0123", "vat_id": "de 123456788", "iban": "DE89 3704 0044 0532 0130 00",
            "bic": "COBADEFFXXX", "email": "rechnung@elektro-meier.de", "hourly_rate": "62,50", "vat_rate": "19",
            "payment_terms_days": "30", "number_format": "EM-{YYYY}/{NNN}", "language": "de",
            "business_phone": "0221 987654-0"}
@@ -263,7 +263,7 @@ def test_profile_changes_are_saved_and_used_for_the_next_invoice(
     assert 'value="EM-{YYYY}/{NNN}"' in page and 'value="62.50"' in page
     saved = load_tenant(app, tenant)
     assert (saved.iban, saved.vat_id, str(saved.hourly_rate), saved.payment_terms_days, saved.business_phone) == (
-        "DE89370400440532013000", "DE123456789", "62.50", 30, "0221 987654-0")
+        "DE89370400440532013000", "DE123456788", "62.50", 30, "0221 987654-0")
 
     make_invoice(app, send_voice_note, run_worker, CASES[0])
     [reply] = whatsapp_fake.texts_to(TENANT_PHONE)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from documents.amounts import compute_totals
 from documents.einvoice.check import NOT_FOR_XRECHNUNG, check_schematron, check_xsd
-from documents.einvoice.xrechnung import Gap, check_xrechnung, find_xrechnung_gaps, is_valid_leitweg_id
+from documents.einvoice.xrechnung import Gap, check_xrechnung, find_xrechnung_gaps
 from documents.files import render_documents
 from documents.invoice import InvoiceDocument, Seller
 from extraction.models import Customer, InvoiceFields
@@ -133,15 +133,19 @@ def test_each_broken_xrechnung_rule_is_named(edit: Callable[[Any], None], rule: 
     ("04011000-1234512345-06", True), ("991-33333TEST-33", True), ("992-90009-96", True),
     ("04011000-1234512345-60", False), ("991-33333TEST-34", False), ("04011000-1234521345-06", False)])
 def test_leitweg_id_check_digits(value: str, valid: bool) -> None:
-    assert is_valid_leitweg_id(value) is valid
+    customer = Customer.model_validate({**TOWN_HALL, "leitweg_id": value})
+    assert (Gap.LEITWEG_ID not in find_xrechnung_gaps("0221 123456", customer)) is valid
 
 
 def test_the_contract_normalises_a_leitweg_id_and_explains_a_malformed_one() -> None:
     assert Customer.model_validate({"name": "Stadt Köln", "leitweg_id": " 991-33333test-33 "}).leitweg_id \
         == "991-33333TEST-33"
     assert Customer.model_validate({"name": "Stadt Köln", "leitweg_id": ""}).leitweg_id is None
-    with pytest.raises(ValidationError, match="leitweg_id must look like"):
-        Customer.model_validate({"name": "Stadt Köln", "leitweg_id": "Rathaus Köln"})
+    assert Customer.model_validate({"name": "Stadt Köln", "leitweg_id": "04011000 - 1234512345 - 06"}).leitweg_id \
+        == "04011000-1234512345-06"
+    for malformed in ("Rathaus Köln", "17-33333TEST-33"):  # 17: no state's code
+        with pytest.raises(ValidationError, match="leitweg_id must look like"):
+            Customer.model_validate({"name": "Stadt Köln", "leitweg_id": malformed})
 
 
 def test_gaps_name_what_an_xrechnung_still_needs() -> None:

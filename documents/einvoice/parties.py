@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from documents.bank import compact_bic, compact_iban
 from documents.einvoice.parts import add_element
 from documents.invoice import Seller
 from extraction.models import Customer
@@ -15,6 +16,7 @@ LEITWEG_SCHEME = "0204"  # CEF EAS: the German Leitweg-ID, the electronic addres
 
 
 def compact(text: str) -> str:
+    """A VAT id without spaces, upper case."""
     return text.replace(" ", "").upper()
 
 
@@ -74,8 +76,8 @@ def add_payment_means(settlement: Any, seller: Seller) -> None:
     means = add_element(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
     add_element(means, "ram:TypeCode", SEPA_CREDIT_TRANSFER)
     account = add_element(means, "ram:PayeePartyCreditorFinancialAccount")
-    add_element(account, "ram:IBANID", compact(seller.iban))
+    add_element(account, "ram:IBANID", compact_iban(seller.iban))
     add_element(account, "ram:AccountName", seller.company)
     if seller.bic:
         add_element(add_element(means, "ram:PayeeSpecifiedCreditorFinancialInstitution"), "ram:BICID",
-                    compact(seller.bic))
+                    compact_bic(seller.bic))

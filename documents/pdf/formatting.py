@@ -1,4 +1,4 @@
-"""Jinja2 filters for the invoice template: money, dates, numbers, percentages, units, countries, IBANs."""
+"""Jinja2 filters for the invoice template: money, dates, numbers, percentages, units, countries."""
 from __future__ import annotations
 
 import datetime as dt
@@ -68,9 +68,3 @@ def name_country_in(code: str, locale: str) -> str:
 @pass_context
 def name_country(context: Context, code: str) -> str:
     return name_country_in(code, context["locale"])
-
-
-def group_iban(iban: str) -> str:
-    """DE89370400440532013000 -> DE89 3704 0044 0532 0130 00."""
-    compact = iban.replace(" ", "").upper()
-    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))

@@ -11,6 +11,8 @@ import segno
 from PIL import Image
 from segno.helpers import make_epc_qr
 
+from documents.bank import compact_bic, compact_iban
+
 logger = logging.getLogger(__name__)
 
 MIN_AMOUNT = Decimal("0.01")
@@ -27,16 +29,11 @@ def clean_field(value: str | None, limit: int) -> str:
     return " ".join(CONTROL.sub(" ", value or "").split())[:limit].rstrip()
 
 
-def compact_code(code: str) -> str:
-    """An IBAN or BIC without spaces, upper case: 'DE89 3704 0044 ...' -> 'DE89370400440...'."""
-    return "".join(code.split()).upper()
-
-
 def normalise_fields(name: str, iban: str, amount: Decimal, text: str,
                      bic: str | None) -> tuple[str, str, Decimal, str, str] | None:
     """Name, IBAN, amount, text and BIC as the EPC rules want them; None outside the limits (e.g. 0 euros)."""
-    name, iban, text, bic = clean_field(name, MAX_NAME), compact_code(iban), clean_field(text, MAX_TEXT), \
-        compact_code(bic or "")
+    name, iban, text, bic = clean_field(name, MAX_NAME), compact_iban(iban), clean_field(text, MAX_TEXT), \
+        compact_bic(bic)
     amount = amount.quantize(MIN_AMOUNT)
     if not (MIN_AMOUNT <= amount <= MAX_AMOUNT and name and 4 < len(iban) <= 34):
         return None

@@ -13,6 +13,7 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from documents import RenderFailed
 from documents.amounts import TaxMode
+from documents.bank import group_iban
 from documents.invoice import InvoiceDocument
 from documents.labels import LABELS, LOCALES, UNITS, language_of
 from documents.pdf.formatting import (
@@ -21,7 +22,6 @@ from documents.pdf.formatting import (
     format_number,
     format_percent,
     format_price,
-    group_iban,
     name_country,
     name_unit,
 )
