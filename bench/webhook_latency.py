@@ -25,7 +25,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import voice_body  # noqa: E402
+from tests.helpers import voice_body  # noqa: E402
 from whatsapp.signature import sign_body  # noqa: E402
 
 SECRET = "bench-secret"

@@ -26,10 +26,10 @@ from accounts.tenants import add_tenant  # noqa: E402
 from app import create_app  # noqa: E402
 from services import get_services  # noqa: E402
 from store.db import upgrade_database  # noqa: E402
-from tests.conftest import SHARED, voice_body  # noqa: E402
 from tests.fakes.anthropic_api import FakeAnthropic  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
 from tests.fakes.whatsapp import FakeWhatsApp  # noqa: E402
+from tests.helpers import SHARED, voice_body  # noqa: E402
 from whatsapp.signature import sign_body  # noqa: E402
 
 PHONE = "+4917612345678"

@@ -76,9 +76,3 @@ def redeem_login_link(session: Session, token: str, now: dt.datetime | None = No
         return None
     claim = update(LoginLink).where(LoginLink.id == link.id, LoginLink.used_at.is_(None)).values(used_at=now)
     return link if execute_count(session, claim) == 1 else None
-
-
-def consume_login_link(session: Session, token: str, now: dt.datetime | None = None) -> int | None:
-    """The tenant id of a valid link, which is then used up; None when unknown, used, expired or inactive."""
-    link = redeem_login_link(session, token, now)
-    return link.tenant_id if link else None

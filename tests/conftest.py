@@ -1,22 +1,19 @@
 """Fixtures chained as in flaskr: database/redis -> fakes -> app -> client -> tenant -> helpers."""
 from __future__ import annotations
 
-import copy
 import json
 import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from rq import SimpleWorker
 from sqlalchemy import create_engine, text
+from werkzeug.test import TestResponse
 
 from app import create_app
 from services import get_services
@@ -25,25 +22,23 @@ from store.models import Base
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import (
+    APP_SECRET,
+    CONTENT_KEY,
+    SHARED,
+    TENANT_PHONE,
+    WA_TOKEN,
+    AddTenant,
+    PostWebhook,
+    SendText,
+    SendVoiceNote,
+    Staff,
+    enrol_staff,
+    staff_log_in,
+    text_body,
+    voice_body,
+)
 from whatsapp.signature import sign_body
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-DATA = Path(__file__).resolve().parent / "data"
-APP_SECRET = "test-app-secret"
-WA_TOKEN = "test-wa-token"
-CONTENT_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
-TENANT_PHONE = "+4917612345678"
-
-
-def load_cases() -> list[dict[str, Any]]:
-    cases: list[dict[str, Any]] = json.loads((SHARED / "samples" / "cases.json").read_text())
-    return cases
-
-
-def load_payload(file: str, case: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads((DATA / file).read_text())[case]
-    return body
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +127,7 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def add_tenant(app: Flask) -> Callable[..., int]:
+def add_tenant(app: Flask) -> AddTenant:
     """Create a tenant through the fixed CLI (`flask tenant add`), return its id."""
 
     def add(phone: str = TENANT_PHONE, language: str = "de", verified: bool = True, hourly_rate: str = "55",
@@ -149,15 +144,15 @@ def add_tenant(app: Flask) -> Callable[..., int]:
 
 
 @pytest.fixture
-def tenant(add_tenant: Callable[..., int]) -> int:
+def tenant(add_tenant: AddTenant) -> int:
     return add_tenant()
 
 
 @pytest.fixture
-def post_webhook(client: FlaskClient) -> Callable[..., Any]:
+def post_webhook(client: FlaskClient) -> PostWebhook:
     """POST a body to /webhook, signed with the app secret unless told otherwise."""
 
-    def post(body: dict[str, Any] | bytes, signature: str | None = "valid") -> Any:
+    def post(body: dict[str, Any] | bytes, signature: str | None = "valid") -> TestResponse:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         headers = {"Content-Type": "application/json"}
         if signature == "valid":
@@ -169,20 +164,9 @@ def post_webhook(client: FlaskClient) -> Callable[..., Any]:
     return post
 
 
-def voice_body(phone: str, message_id: str, media_id: str) -> dict[str, Any]:
-    """The recorded voice-note webhook, re-addressed to a sender, message id and media id."""
-    body = copy.deepcopy(load_payload("message.json", "voice"))
-    value = body["entry"][0]["changes"][0]["value"]
-    value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
-    message = value["messages"][0]
-    message.update({"from": phone.lstrip("+"), "id": message_id})
-    message["audio"]["id"] = media_id
-    return body
-
-
 @pytest.fixture
-def send_voice_note(post_webhook: Callable[..., Any], whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI,
-                    anthropic_fake: FakeAnthropic) -> Callable[..., str]:
+def send_voice_note(post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI,
+                    anthropic_fake: FakeAnthropic) -> SendVoiceNote:
     """Make the fakes know a sample (audio, transcript, fields) and deliver it as a signed voice note."""
 
     def send(case: dict[str, Any], phone: str = TENANT_PHONE, message_id: str | None = None) -> str:
@@ -212,43 +196,30 @@ def run_worker(app: Flask) -> Callable[[], None]:
     return run
 
 
-def phone_of(app: Flask, tenant_id: int) -> str | None:
-    """The tenant's WhatsApp number, opened from its sealed column (None once offboarded)."""
-    from store.models import Tenant
-    from store.phones import open_phone
-
-    services = get_services(app)
-    with services.db.session() as session:
-        tenant = session.get_one(Tenant, tenant_id)
-        if tenant.phone_sealed is None:
-            return None
-        return open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac)
-
-
-def start_worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """`flask --app app worker --burst` as its own process, with the test's settings."""
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"], cwd=ROOT,
-                            env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
-
-
-def text_body(phone: str, message_id: str, text: str) -> dict[str, Any]:
-    """The recorded text-message webhook, re-addressed to a sender, message id and text."""
-    body = copy.deepcopy(load_payload("message.json", "text"))
-    value = body["entry"][0]["changes"][0]["value"]
-    value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
-    value["messages"][0].update({"from": phone.lstrip("+"), "id": message_id, "text": {"body": text}})
-    return body
-
-
 @pytest.fixture
-def send_text(post_webhook: Callable[..., Any]) -> Callable[..., Any]:
-    def send(text: str, phone: str = TENANT_PHONE) -> Any:
+def send_text(post_webhook: PostWebhook) -> SendText:
+    def send(text: str, phone: str = TENANT_PHONE) -> TestResponse:
         response = post_webhook(text_body(phone, f"wamid.{uuid.uuid4().hex}", text))
         assert response.status_code == 200
         return response
 
     return send
+
+
+@pytest.fixture
+def unverified(add_tenant: AddTenant) -> int:
+    """A tenant whose number is not verified yet."""
+    return add_tenant(verified=False)
+
+
+@pytest.fixture
+def staff(app: Flask) -> Staff:
+    """A support staff user, enrolled with the CLI."""
+    return enrol_staff(app)
+
+
+@pytest.fixture
+def console(client: FlaskClient, staff: Staff) -> FlaskClient:
+    """A test client with a logged-in staff session."""
+    assert staff_log_in(client, staff).status_code == 302
+    return client

@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 from accounts.account import save_logo
 from accounts.logos import LogoRejected
 from services import get_services
-from store.links import consume_login_link, create_login_link
+from store.links import create_login_link
 from store.models import (
     AuditEntry,
     DeletionReceipt,
@@ -32,42 +32,26 @@ from store.models import (
     Tenant,
     utcnow,
 )
-from tests.conftest import TENANT_PHONE, load_cases, phone_of
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import (
+    PROFILE,
+    TENANT_PHONE,
+    AddTenant,
+    SendVoiceNote,
+    account_log_in,
+    consume_login_link,
+    issue_login_token,
+    load_cases,
+    load_tenant,
+    phone_of,
+    read_csrf,
+)
 
 CASES = [c for c in load_cases() if c["expected"] and c["language"] == "de"]
 OTHER_PHONE = "+4915112345678"
 NEW_PHONE = "+4917698765432"
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 MAGIC_LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
-PROFILE = {"company": "Elektro Meier & Sohn GmbH", "street": "Werkstraße 7", "postal_code": "50668", "city": "Köln",
-           "tax_number": "217/5937/0123", "vat_id": "de 123456788", "iban": "DE89 3704 0044 0532 0130 00",
-           "bic": "COBADEFFXXX", "email": "rechnung@elektro-meier.de", "hourly_rate": "62,50", "vat_rate": "19",
-           "payment_terms_days": "30", "number_format": "EM-{YYYY}/{NNN}", "language": "de",
-           "business_phone": "0221 987654-0"}
-
-
-def read_csrf(response: TestResponse) -> str:
-    found = CSRF_FIELD.search(response.get_data(as_text=True))
-    assert found, response.get_data(as_text=True)
-    return found.group(1)
-
-
-def issue_login_token(app: Flask, tenant_id: int) -> str:
-    """What the KONTO chat command hands out."""
-    with get_services(app).db.session() as session:
-        return create_login_link(session, tenant_id)
-
-
-def log_in(app: Flask, client: FlaskClient, tenant_id: int) -> str:
-    """Open the link, press "Anmelden"; return the CSRF token of the account page."""
-    token = issue_login_token(app, tenant_id)
-    response = client.post(f"/konto/login/{token}", data={"csrf_token": read_csrf(client.get(f"/konto/login/{token}"))})
-    assert response.status_code == 303 and response.headers["Location"].endswith("/konto")
-    return read_csrf(client.get("/konto"))
-
-
-def make_invoice(app: Flask, send: Callable[..., str], run_worker: Callable[[], None],
+def make_invoice(app: Flask, send: SendVoiceNote, run_worker: Callable[[], None],
                  case: dict[str, Any], phone: str = TENANT_PHONE) -> Invoice:
     """An invoice made the real way: a signed voice note, the worker, the fakes at the network edge."""
     send(case, phone)
@@ -78,11 +62,6 @@ def make_invoice(app: Flask, send: Callable[..., str], run_worker: Callable[[], 
                                   .order_by(Invoice.created_at.desc())).first()
     assert invoice is not None
     return invoice
-
-
-def load_tenant(app: Flask, tenant_id: int) -> Tenant:
-    with get_services(app).db.session() as session:
-        return session.get_one(Tenant, tenant_id)
 
 
 def count_contents(app: Flask, invoice_id: str) -> int:
@@ -164,7 +143,7 @@ def test_login_link_lives_15_minutes_and_works_once(app: Flask, tenant: int) -> 
 
 
 def test_disabled_tenant_loses_the_account_page(app: Flask, client: FlaskClient, tenant: int) -> None:
-    log_in(app, client, tenant)
+    account_log_in(app, client, tenant)
     token = issue_login_token(app, tenant)
     with get_services(app).db.session() as session:
         session.get_one(Tenant, tenant).active = False
@@ -173,7 +152,7 @@ def test_disabled_tenant_loses_the_account_page(app: Flask, client: FlaskClient,
 
 
 def test_logout_ends_the_session_even_for_a_copied_cookie(app: Flask, client: FlaskClient, tenant: int) -> None:
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     copied = client.get_cookie("session")
     assert copied is not None
     response = client.post("/konto/abmelden", data={"csrf_token": token}, follow_redirects=True)
@@ -186,7 +165,7 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(app: Flask, client: Fl
 
 # invoices ------------------------------------------------------------------------------------------------------
 def test_account_page_without_login_shows_no_invoices(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None]) -> None:
     invoice = make_invoice(app, send_voice_note, run_worker, CASES[0])
     page = client.get("/konto")
@@ -200,14 +179,14 @@ def test_account_page_without_login_shows_no_invoices(
 
 
 def test_a_tenant_sees_and_downloads_only_its_own_invoices(
-        app: Flask, client: FlaskClient, tenant: int, add_tenant: Callable[..., int],
-        send_voice_note: Callable[..., str], run_worker: Callable[[], None]) -> None:
+        app: Flask, client: FlaskClient, tenant: int, add_tenant: AddTenant,
+        send_voice_note: SendVoiceNote, run_worker: Callable[[], None]) -> None:
     other = add_tenant(phone=OTHER_PHONE, company="Sanitär Schulz")
     mine = make_invoice(app, send_voice_note, run_worker, CASES[0])
     theirs = make_invoice(app, send_voice_note, run_worker, CASES[1], phone=OTHER_PHONE)
     assert theirs.tenant_id == other
 
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     page = client.get("/konto").get_data(as_text=True)
     assert mine.id in page and mine.number in page
     assert theirs.id not in page and "Sanitär Schulz" not in page
@@ -223,19 +202,19 @@ def test_a_tenant_sees_and_downloads_only_its_own_invoices(
         assert session.get_one(Invoice, theirs.id).state is InvoiceState.ISSUED
 
     their_client = app.test_client()
-    log_in(app, their_client, other)
+    account_log_in(app, their_client, other)
     their_page = their_client.get("/konto").get_data(as_text=True)
     assert theirs.id in their_page and mine.id not in their_page
 
 
 def test_download_from_the_account_page_returns_the_pdf_and_deletes_the_content(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     invoice = make_invoice(app, send_voice_note, run_worker, CASES[0])
     [reply] = whatsapp_fake.texts_to(TENANT_PHONE)
     magic = MAGIC_LINK.search(reply)
     assert magic
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
 
     response = client.post(f"/konto/rechnungen/{invoice.id}/pdf", data={"csrf_token": token})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
@@ -254,9 +233,9 @@ def test_download_from_the_account_page_returns_the_pdf_and_deletes_the_content(
 
 # profile -------------------------------------------------------------------------------------------------------
 def test_profile_changes_are_saved_and_used_for_the_next_invoice(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     response = client.post("/konto/profil", data={**PROFILE, "csrf_token": token}, follow_redirects=True)
     page = response.get_data(as_text=True)
     assert "Dein Profil ist gespeichert" in page and "Elektro Meier &amp; Sohn GmbH" in page
@@ -287,7 +266,7 @@ def test_profile_changes_are_saved_and_used_for_the_next_invoice(
 ])
 def test_bad_profile_input_shows_a_message_and_changes_nothing(
         app: Flask, client: FlaskClient, tenant: int, field: str, value: str, message: str) -> None:
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     before = load_tenant(app, tenant)
     response = client.post("/konto/profil", data={**PROFILE, field: value, "csrf_token": token})
     page = response.get_data(as_text=True)
@@ -300,7 +279,7 @@ def test_bad_profile_input_shows_a_message_and_changes_nothing(
 
 # logo ----------------------------------------------------------------------------------------------------------
 def test_logo_upload_takes_a_real_png_and_refuses_anything_else(app: Flask, client: FlaskClient, tenant: int) -> None:
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     png = make_tiny_png()
 
     def upload(data: bytes, name: str) -> TestResponse:
@@ -393,8 +372,8 @@ def read_sent_code(whatsapp_fake: FakeWhatsApp, to: str) -> str:
 
 def test_number_change_needs_the_code_sent_to_the_new_number(
         app: Flask, client: FlaskClient, tenant: int, whatsapp_fake: FakeWhatsApp,
-        send_voice_note: Callable[..., str], run_worker: Callable[[], None]) -> None:
-    token = log_in(app, client, tenant)
+        send_voice_note: SendVoiceNote, run_worker: Callable[[], None]) -> None:
+    token = account_log_in(app, client, tenant)
     page = client.post("/konto/nummer", data={"phone": "0176 98765432", "csrf_token": token}, follow_redirects=True)
     assert "Code per WhatsApp an die neue Nummer" in page.get_data(as_text=True)
     assert NEW_PHONE in page.get_data(as_text=True)
@@ -427,7 +406,7 @@ def test_number_change_needs_the_code_sent_to_the_new_number(
 
 def test_number_change_is_locked_after_five_wrong_codes(
         app: Flask, client: FlaskClient, tenant: int, whatsapp_fake: FakeWhatsApp) -> None:
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     client.post("/konto/nummer", data={"phone": NEW_PHONE, "csrf_token": token})
     code = read_sent_code(whatsapp_fake, NEW_PHONE)
     wrong = "000000" if code != "000000" else "111111"
@@ -446,7 +425,7 @@ def test_number_change_is_locked_after_five_wrong_codes(
 
 def test_number_change_codes_are_limited_and_a_failed_send_keeps_nothing(
         app: Flask, client: FlaskClient, tenant: int, whatsapp_fake: FakeWhatsApp) -> None:
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     whatsapp_fake.fail_next(4, 500, {"error": {"message": "temporarily unavailable", "code": 2}})
     failed = client.post("/konto/nummer", data={"phone": NEW_PHONE, "csrf_token": token})
     assert failed.status_code == 502 and "nicht über WhatsApp verschickt" in failed.get_data(as_text=True)
@@ -464,10 +443,10 @@ def test_number_change_codes_are_limited_and_a_failed_send_keeps_nothing(
     (TENANT_PHONE, "Das ist schon deine WhatsApp-Nummer"),
 ])
 def test_number_change_to_a_bad_or_taken_number_is_refused(
-        app: Flask, client: FlaskClient, tenant: int, add_tenant: Callable[..., int], whatsapp_fake: FakeWhatsApp,
+        app: Flask, client: FlaskClient, tenant: int, add_tenant: AddTenant, whatsapp_fake: FakeWhatsApp,
         phone: str, message: str) -> None:
     add_tenant(phone=OTHER_PHONE, company="Sanitär Schulz")
-    token = log_in(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     response = client.post("/konto/nummer", data={"phone": phone, "csrf_token": token})
     assert response.status_code == 422 and message in response.get_data(as_text=True)
     assert [m for m in whatsapp_fake.sent if m.get("type") == "template"] == []
@@ -478,7 +457,7 @@ def test_number_change_to_a_bad_or_taken_number_is_refused(
 @pytest.mark.parametrize("sent_token", [None, "forged-token"])
 def test_post_without_the_session_csrf_token_is_refused_and_changes_nothing(
         app: Flask, client: FlaskClient, tenant: int, whatsapp_fake: FakeWhatsApp, sent_token: str | None) -> None:
-    log_in(app, client, tenant)
+    account_log_in(app, client, tenant)
     extra = {"csrf_token": sent_token} if sent_token else {}
     for path, form in (("/konto/profil", PROFILE), ("/konto/nummer", {"phone": NEW_PHONE}),
                        ("/konto/abmelden", {})):

@@ -7,10 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from accounts.banking import find_bic_problem, find_iban_problem
-from tests.test_account import PROFILE, load_tenant
-from tests.test_account import log_in as account_log_in
-from tests.test_support import NEW_TENANT, enrol_staff, submit, tenant_count, tenant_state, text_of
-from tests.test_support import log_in as staff_log_in
+from tests.helpers import NEW_TENANT, PROFILE, account_log_in, load_tenant, submit, tenant_count, text_of
 
 COMMERZBANK_IBAN = "DE89370400440532013000"  # Commerzbank Köln, BIC COBADEFFXXX
 BAD_CHECKSUM = "DE89 3704 0044 0532 0130 01"
@@ -85,12 +82,6 @@ def test_account_page_explains_the_mismatch_in_english(app: Flask, client: Flask
 
 # --- support console ----------------------------------------------------------------------------
 
-@pytest.fixture
-def console(app: Flask, client: FlaskClient) -> FlaskClient:
-    assert staff_log_in(client, enrol_staff(app)).status_code == 302
-    return client
-
-
 @pytest.mark.parametrize(("changes", "message"), [
     ({"iban": BAD_CHECKSUM}, "Diese IBAN ist ungültig: Die Prüfziffern passen nicht."),
     ({"iban": "DE89 3704"}, "Das ist keine gültige IBAN."),
@@ -108,13 +99,13 @@ def test_console_stores_normalised_bank_details_and_checks_them_on_edit(app: Fla
     response = submit(console, NEW, NEW, **{**NEW_TENANT, "iban": "de89 3704 0044 0532 0130 00", "bic": "cobadeffxxx"})
     assert "Betrieb angelegt" in text_of(response)
     tenant_id = int(response.request.path.rsplit("/", 1)[1])
-    assert (tenant_state(app, tenant_id).iban, tenant_state(app, tenant_id).bic) == (COMMERZBANK_IBAN, "COBADEFFXXX")
+    assert (load_tenant(app, tenant_id).iban, load_tenant(app, tenant_id).bic) == (COMMERZBANK_IBAN, "COBADEFFXXX")
     edit = f"/support/tenants/{tenant_id}/edit"
     response = submit(console, edit, edit, **{**NEW_TENANT, "bic": OTHER_BANK_BIC})
     assert response.status_code == 422 and "Diese BIC gehört nicht zur Bank der IBAN." in text_of(response)
     response = submit(console, edit, edit, **{**NEW_TENANT, "iban": BAD_CHECKSUM})
     assert response.status_code == 422 and "Die Prüfziffern passen nicht." in text_of(response)
-    assert (tenant_state(app, tenant_id).iban, tenant_state(app, tenant_id).bic) == (COMMERZBANK_IBAN, "COBADEFFXXX")
+    assert (load_tenant(app, tenant_id).iban, load_tenant(app, tenant_id).bic) == (COMMERZBANK_IBAN, "COBADEFFXXX")
 
 
 # --- CLI ----------------------------------------------------------------------------------------
@@ -142,7 +133,7 @@ def test_cli_tenant_add_refuses_bad_bank_details_and_creates_nothing(
 def test_cli_tenant_add_stores_normalised_bank_details(app: Flask) -> None:
     result = cli_add(app, "de89 3704 0044 0532 0130 00", "cobadeff")
     assert result.exit_code == 0, result.output
-    saved = tenant_state(app, int(result.output.split()[1]))
+    saved = load_tenant(app, int(result.output.split()[1]))
     assert (saved.iban, saved.bic) == (COMMERZBANK_IBAN, "COBADEFF")
 
 
@@ -155,5 +146,5 @@ def test_cli_tenant_edit_refuses_bad_bank_details(app: Flask, tenant: int) -> No
     result = runner.invoke(args=["tenant", "edit", str(tenant), "--bic", "cobadeff",
                                  "--iban", "de89 3704 0044 0532 0130 00"])
     assert result.exit_code == 0 and "changed bic" in result.output, result.output
-    saved = tenant_state(app, tenant)
+    saved = load_tenant(app, tenant)
     assert (saved.iban, saved.bic) == (COMMERZBANK_IBAN, "COBADEFF")

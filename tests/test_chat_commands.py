@@ -3,21 +3,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
 from services import get_services
-from tests.conftest import TENANT_PHONE
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import TENANT_PHONE, SendText
 
 LOGIN = re.compile(r"https://rechnung\.example(/konto/login/[A-Za-z0-9_-]+)")
 
 
 def test_konto_sends_a_login_link_that_opens_the_account(
-        app: Flask, client: FlaskClient, tenant: int, send_text: Callable[..., Any],
+        app: Flask, client: FlaskClient, tenant: int, send_text: SendText,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     send_text("Konto")
     run_worker()
@@ -28,7 +27,7 @@ def test_konto_sends_a_login_link_that_opens_the_account(
 
 
 def test_account_link_goes_by_mail_when_smtp_is_configured(
-        app: Flask, tenant: int, send_text: Callable[..., Any], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_text: SendText, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     with FakeSmtp() as smtp:
         get_services(app).settings.smtp_url = smtp.url
@@ -41,7 +40,7 @@ def test_account_link_goes_by_mail_when_smtp_is_configured(
     assert "E-Mail" in reply and "info@elektro-meier.de" in reply and "/konto/login/" not in reply
 
 
-def test_other_text_gets_the_usage_hint(app: Flask, tenant: int, send_text: Callable[..., Any],
+def test_other_text_gets_the_usage_hint(app: Flask, tenant: int, send_text: SendText,
                                         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     send_text("Hallo, wie geht das?")
     run_worker()

@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
-import pytest
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,18 +13,12 @@ from sqlalchemy import select
 
 from services import get_services
 from store.models import Tenant
-from tests.conftest import TENANT_PHONE
 from tests.fakes.whatsapp import FakeWhatsApp
-from tests.test_support import Staff, log_in, logged_in, sent_code
+from tests.helpers import TENANT_PHONE, SendText, Staff, logged_in, sent_code, staff_log_in
 
 
 def run(app: Flask, *args: str, input: str | None = None) -> Result:
     return app.test_cli_runner().invoke(args=list(args), input=input)
-
-
-@pytest.fixture
-def unverified(add_tenant: Callable[..., int]) -> int:
-    return add_tenant(verified=False)
 
 
 def test_support_user_add_shows_the_totp_enrolment_once_and_the_account_works(
@@ -44,7 +35,7 @@ def test_support_user_add_shows_the_totp_enrolment_once_and_the_account_works(
     svg = qr.read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and oct(qr.stat().st_mode)[-3:] == "600"
     staff = Staff("anna@support.example", password, query["secret"][0])
-    assert log_in(client, staff).status_code == 302 and logged_in(client)
+    assert staff_log_in(client, staff).status_code == 302 and logged_in(client)
     assert pyotp.TOTP(staff.secret).now() not in run(app, "audit", "list").output  # the secret is never logged
 
 
@@ -116,7 +107,7 @@ def test_edit_by_cli_validates_and_audits(app: Flask, tenant: int) -> None:
         assert session.scalars(select(Tenant.id)).all() == [tenant]
 
 
-def test_messages_by_cli_show_metadata_only(app: Flask, tenant: int, send_text: Callable[..., Any]) -> None:
+def test_messages_by_cli_show_metadata_only(app: Flask, tenant: int, send_text: SendText) -> None:
     send_text("Rechnung an Erika Mustermann, Gartenstraße 7")
     output = run(app, "tenant", "messages", str(tenant)).output
     assert "text" in output and "received" in output and "attempts=0" in output

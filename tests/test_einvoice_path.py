@@ -16,9 +16,9 @@ from accounts.account import save_logo
 from documents.einvoice.check import check_schematron, check_xsd
 from services import get_services
 from store.models import Invoice, SealedContent
-from tests.conftest import TENANT_PHONE, load_cases
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import TENANT_PHONE, SendVoiceNote, load_cases
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
 LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
@@ -38,7 +38,7 @@ def grand_total(xml: bytes) -> str:
 
 
 def test_downloaded_pdf_carries_a_valid_en16931_xml_with_the_logo_on_the_page(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     with get_services(app).db.session() as session:
         save_logo(session, tenant, PNG)  # stored as the account page stores it: normalised to a JPEG
@@ -57,7 +57,7 @@ def test_downloaded_pdf_carries_a_valid_en16931_xml_with_the_logo_on_the_page(
 
 
 def test_the_xml_alone_is_a_second_download_and_also_ends_the_content(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     send_voice_note(CASE)
     run_worker()
@@ -72,7 +72,7 @@ def test_the_xml_alone_is_a_second_download_and_also_ends_the_content(
 
 
 def test_reverse_charge_asks_for_the_customers_vat_id_and_then_names_it(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp, anthropic_fake: FakeAnthropic) -> None:
     business = {**CASE["fields"]["customer"], "is_business": True, "company": "Bau GmbH", "name": "Bau GmbH"}
     fields: dict[str, Any] = {**CASE["fields"], "customer": business, "reverse_charge": True}

@@ -7,7 +7,6 @@ import json
 import re
 import zipfile
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -18,9 +17,9 @@ from sqlalchemy import select
 from services import get_services
 from store import ContentGone
 from store.models import DataKey, Invoice, SealedContent, utcnow
-from tests.conftest import TENANT_PHONE, load_cases
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.forensics import distinctive_words, find_needles
+from tests.helpers import TENANT_PHONE, AddTenant, SendText, SendVoiceNote, load_cases
 from workers.retention import purge_content
 
 CASES = {c["id"]: c for c in load_cases()}
@@ -34,8 +33,8 @@ def last_text(whatsapp_fake: FakeWhatsApp, phone: str) -> str:
 
 
 def test_export_holds_exactly_this_tenants_data(
-        app: Flask, client: FlaskClient, add_tenant: Callable[..., int], send_voice_note: Callable[..., str],
-        send_text: Callable[..., Any], run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+        app: Flask, client: FlaskClient, add_tenant: AddTenant, send_voice_note: SendVoiceNote,
+        send_text: SendText, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     mine, theirs = CASES["waschbecken"], CASES["maler"]
     add_tenant()
     add_tenant(phone=OTHER_PHONE, company="Malerbetrieb Kowalski")
@@ -89,8 +88,8 @@ def decrypt_backup(app: Flask, keys: list[tuple[str, bytes, str | None]],
 
 @pytest.mark.parametrize("trigger", ["download", "retention", "loeschen", "offboarding"])
 def test_a_database_copy_taken_before_a_deletion_cannot_decrypt_it_afterwards(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
-        send_text: Callable[..., Any], run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp,
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
+        send_text: SendText, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp,
         trigger: str) -> None:
     case = CASES["waschbecken"]
     send_voice_note(case)

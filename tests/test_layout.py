@@ -1,13 +1,9 @@
 """The printed layout, measured on the PDF: DIN 5008 window and marks, page breaks, footer, logo, GiroCode."""
 from __future__ import annotations
 
-import datetime as dt
-import html
 import io
-import re
 import subprocess
-from dataclasses import dataclass, replace
-from decimal import Decimal
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,82 +12,22 @@ from PIL import Image
 from pypdf import PdfReader
 
 from accounts.logos import normalise_logo
-from documents.amounts import compute_totals
-from documents.invoice import InvoiceDocument, Seller
 from documents.pdf.girocode import make_epc_payload
 from documents.pdf.render import render_invoice_pdf
-from extraction.models import InvoiceFields
+from tests.helpers import (
+    SELLER,
+    encode_image,
+    make_document,
+    make_logo,
+    make_long_document,
+    read_page_texts,
+    read_words,
+)
 
-MM_PER_POINT = 25.4 / 72
 WINDOW = (20.0, 45.0, 105.0, 90.0)  # left, top, right, bottom in mm from the page's top left corner
 ADDRESS_ZONE_TOP = 45.0 + 17.7
 DPI = 100
 DARK = 160  # grey level below which a pixel counts as ink
-LONG_NAME = "Ğülşen Żółć-Wąsowska-Müßiggang"
-LONG_COMPANY = "Łódźer" + "Sanitärgroßhandelsgesellschaft" * 3
-LONG_WORD = "Donaudampfschifffahrtsgesellschaftskapitänsmützenherstellungsbetriebsüberprüfung" * 3
-WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
-
-
-@dataclass(frozen=True)
-class Word:
-    page: int
-    text: str
-    box: tuple[float, float, float, float]  # left, top, right, bottom in mm
-
-
-def make_logo(kind: str) -> bytes:
-    """A 300 x 100 px blue logo."""
-    return encode_image(Image.new("RGB", (300, 100), (0, 90, 200)), kind)
-
-
-def encode_image(image: Image.Image, kind: str) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, kind)
-    return buffer.getvalue()
-
-
-SELLER = Seller(company="Sanitär Weber GmbH", street="Werkstattweg 5", postal_code="50823", city="Köln",
-                country="DE", tax_number="217/5730/0815", vat_id="DE123456789", iban="DE89370400440532013000",
-                bic="COBADEFFXXX", email="info@weber-sanitaer.de", phone="0221 123456", logo=make_logo("PNG"),
-                logo_mime="image/png")
-CUSTOMER = {"name": "Thomas Müller", "street": "Lindenstraße 12", "postal_code": "50674", "city": "Köln"}
-ITEMS = [{"description": "Arbeitszeit", "quantity": "3", "unit": "h", "unit_price": "58", "kind": "labor"},
-         {"description": "Waschbecken", "quantity": "1", "unit": "piece", "unit_price": "129", "kind": "material"}]
-
-
-def make_document(customer: dict[str, Any] = CUSTOMER, items: list[dict[str, Any]] = ITEMS, language: str = "de",
-                  seller: Seller = SELLER) -> InvoiceDocument:
-    fields = InvoiceFields.model_validate({"customer": customer, "items": items, "job_title": "Waschbecken"})
-    assert fields.customer is not None
-    return InvoiceDocument(number="2026-0042", issue_date=dt.date(2026, 11, 21), service_date=dt.date(2026, 11, 20),
-                           due_date=dt.date(2026, 12, 5), language=language, seller=seller, customer=fields.customer,
-                           job_title=fields.job_title, notes=None, totals=compute_totals(fields, Decimal(19)))
-
-
-def make_long_document(language: str = "de") -> InvoiceDocument:
-    """45 items, one with a very long word; a customer with a long company name and non-ASCII letters."""
-    items = [{"description": f"Material Nr. {n}", "quantity": "2", "unit": "piece", "unit_price": "10.5",
-              "kind": "material"} for n in range(1, 46)]
-    items[3]["description"] = LONG_WORD
-    customer = {**CUSTOMER, "name": LONG_NAME, "company": LONG_COMPANY, "is_business": True}
-    return make_document(customer, items, language)
-
-
-def read_words(pdf: bytes) -> list[Word]:
-    """Every word with its page number and box in mm, from pdftotext -bbox."""
-    out = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True).stdout
-    words = []
-    for page, chunk in enumerate(out.decode().split("<page ")[1:], start=1):
-        for *box, text in WORD.findall(chunk):
-            words.append(Word(page, html.unescape(text), tuple(float(v) * MM_PER_POINT for v in box)))  # type: ignore
-    return words
-
-
-def read_page_texts(pdf: bytes) -> list[str]:
-    """The text of each page with whitespace runs collapsed."""
-    out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
-    return [" ".join(page.split()) for page in out.split("\f") if page.strip()]
 
 
 def render_page(pdf: bytes, tmp_path: Path, dpi: int = DPI) -> Image.Image:

@@ -26,10 +26,10 @@ from store.models import (
     Outcome,
     SealedContent,
 )
-from tests.conftest import TENANT_PHONE, load_cases
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import TENANT_PHONE, AddTenant, SendVoiceNote, load_cases
 
 INVOICE_CASES = [c for c in load_cases() if c["expected"]]
 LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
@@ -52,7 +52,7 @@ def count(app: Flask, model: Any) -> int:
 
 @pytest.mark.parametrize("case", INVOICE_CASES, ids=[c["id"] for c in INVOICE_CASES])
 def test_voice_note_becomes_a_downloadable_invoice_and_then_disappears(
-        app: Flask, client: FlaskClient, add_tenant: Callable[..., int], send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, add_tenant: AddTenant, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI,
         anthropic_fake: FakeAnthropic, case: dict[str, Any]) -> None:
     language = case["language"]
@@ -111,7 +111,7 @@ def test_voice_note_becomes_a_downloadable_invoice_and_then_disappears(
 
 
 def test_missing_material_price_asks_and_makes_no_invoice(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     case = next(c for c in load_cases() if c["id"] == "ohne_preis")
     send_voice_note(case)
@@ -126,7 +126,7 @@ def test_missing_material_price_asks_and_makes_no_invoice(
 
 
 def test_voice_note_without_a_job_gets_a_friendly_reply_and_no_invoice(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     case = next(c for c in load_cases() if c["id"] == "kein_auftrag")
     send_voice_note(case)
@@ -137,7 +137,7 @@ def test_voice_note_without_a_job_gets_a_friendly_reply_and_no_invoice(
 
 
 def test_invalid_extraction_is_fed_back_once_and_then_accepted(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp, anthropic_fake: FakeAnthropic) -> None:
     case = INVOICE_CASES[0]
     broken = {**case["fields"], "items": [{**case["fields"]["items"][0], "quantity": -3, "unit": "bucket"}]}
@@ -152,7 +152,7 @@ def test_invalid_extraction_is_fed_back_once_and_then_accepted(
 
 
 def test_transcription_failing_after_retries_apologises_without_an_invoice(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI) -> None:
     openai_fake.fail_next(100, 500, {"error": {"message": "overloaded", "type": "server_error"}})
     send_voice_note(INVOICE_CASES[0])
@@ -169,7 +169,7 @@ def test_transcription_failing_after_retries_apologises_without_an_invoice(
 
 
 def test_failed_reply_is_retried_without_a_second_invoice(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     # mark-as-read and the reply each use up 4 tries (1 + 3 HTTP retries); the RQ retry then succeeds
     whatsapp_fake.fail_next(8, 500, {"error": {"message": "temporarily unavailable", "code": 2}})
@@ -181,7 +181,7 @@ def test_failed_reply_is_retried_without_a_second_invoice(
 
 
 def test_the_same_voice_note_delivered_three_times_makes_one_invoice(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     for _ in range(3):
         send_voice_note(INVOICE_CASES[0], message_id="wamid.same-message")

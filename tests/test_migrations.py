@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from store.crypto import ContentCipher, parse_master_key
 from store.db import MIGRATIONS, upgrade_database
-from tests.conftest import CONTENT_KEY, TENANT_PHONE
+from tests.helpers import CONTENT_KEY, TENANT_PHONE
 
 ROWS = [
     "INSERT INTO tenants (company, street, postal_code, city, country, iban, email, vat_rate, small_business, "

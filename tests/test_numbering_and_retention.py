@@ -20,15 +20,15 @@ from store.models import (
     SealedContent,
     utcnow,
 )
-from tests.conftest import load_cases, start_worker_process
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import SendVoiceNote, load_cases, start_worker_process
 from workers.retention import purge_content, requeue_stuck
 
 INVOICE_CASES = [c for c in load_cases() if c["expected"]]
 
 
 def test_two_workers_at_once_give_unique_gapless_numbers(
-        app: Flask, app_env: dict[str, str], tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, app_env: dict[str, str], tenant: int, send_voice_note: SendVoiceNote,
         whatsapp_fake: FakeWhatsApp) -> None:
     notes = 8
     for i in range(notes):
@@ -44,7 +44,7 @@ def test_two_workers_at_once_give_unique_gapless_numbers(
     assert len(whatsapp_fake.texts_to("4917612345678")) == notes
 
 
-def issue_one(send_voice_note: Callable[..., str], run_worker: Callable[[], None]) -> None:
+def issue_one(send_voice_note: SendVoiceNote, run_worker: Callable[[], None]) -> None:
     send_voice_note(INVOICE_CASES[0])
     run_worker()
 
@@ -55,7 +55,7 @@ def content_rows(app: Flask) -> tuple[int, int]:
 
 
 def test_retention_purge_deletes_content_after_thirty_days_only(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None]) -> None:
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None]) -> None:
     issue_one(send_voice_note, run_worker)
     services = get_services(app)
     assert purge_content(services, now=utcnow() + dt.timedelta(days=29)) == 0
@@ -73,7 +73,7 @@ def test_retention_purge_deletes_content_after_thirty_days_only(
 
 
 def test_purge_cli_deletes_old_content(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None]) -> None:
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None]) -> None:
     issue_one(send_voice_note, run_worker)
     with get_services(app).db.session() as session:
         session.execute(update(Invoice).values(created_at=utcnow() - dt.timedelta(days=31),
@@ -84,7 +84,7 @@ def test_purge_cli_deletes_old_content(
 
 
 def test_download_with_grace_period_deletes_later(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     services = get_services(app)
     services.settings.download_grace_seconds = 120
@@ -99,7 +99,7 @@ def test_download_with_grace_period_deletes_later(
 
 
 def test_sweep_requeues_messages_whose_job_was_lost(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     send_voice_note(INVOICE_CASES[0])
     services = get_services(app)
@@ -115,7 +115,7 @@ def test_sweep_requeues_messages_whose_job_was_lost(
 
 
 def test_expired_link_is_410_and_unknown_is_404(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     issue_one(send_voice_note, run_worker)
     link = whatsapp_fake.texts_to("4917612345678")[0].split("https://rechnung.example")[1].split()[0]

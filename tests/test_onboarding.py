@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,8 +12,8 @@ from accounts.onboarding import send_code
 from accounts.otp import ChallengeLocked, SendLimitReached
 from services import get_services
 from store.models import AuditEntry, InboundMessage, OtpChallenge, SenderNotice, Tenant, utcnow
-from tests.conftest import TENANT_PHONE, load_cases, voice_body
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import TENANT_PHONE, PostWebhook, SendText, SendVoiceNote, load_cases, voice_body
 
 DIGITS = TENANT_PHONE.lstrip("+")
 
@@ -32,13 +31,8 @@ def is_verified(app: Flask, tenant_id: int) -> bool:
         return session.get_one(Tenant, tenant_id).verified
 
 
-@pytest.fixture
-def unverified(add_tenant: Callable[..., int]) -> int:
-    return add_tenant(verified=False)
-
-
 def test_code_typed_into_the_chat_verifies_and_welcomes(
-        app: Flask, unverified: int, send_text: Callable[..., Any], run_worker: Callable[[], None],
+        app: Flask, unverified: int, send_text: SendText, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     send_code(get_services(app), unverified, actor="cli")
     code = last_code(whatsapp_fake)
@@ -57,7 +51,7 @@ def test_code_typed_into_the_chat_verifies_and_welcomes(
                               .where(InboundMessage.body_sealed.is_not(None))) == 0  # text forgotten
 
 
-def test_expired_code_is_refused(app: Flask, unverified: int, send_text: Callable[..., Any],
+def test_expired_code_is_refused(app: Flask, unverified: int, send_text: SendText,
                                  run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     send_code(get_services(app), unverified, actor="cli")
     with get_services(app).db.session() as session:  # eleven minutes pass
@@ -69,7 +63,7 @@ def test_expired_code_is_refused(app: Flask, unverified: int, send_text: Callabl
 
 
 def test_five_wrong_codes_lock_and_a_resend_does_not_reset_failures(
-        app: Flask, unverified: int, send_text: Callable[..., Any], run_worker: Callable[[], None],
+        app: Flask, unverified: int, send_text: SendText, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     services = get_services(app)
     send_code(services, unverified, actor="cli")
@@ -105,7 +99,7 @@ def test_at_most_three_codes_per_number_and_hour(app: Flask, unverified: int, wh
 
 
 def test_unknown_sender_gets_one_notice_per_day_and_nothing_is_downloaded_or_stored(
-        app: Flask, tenant: int, post_webhook: Callable[..., Any], run_worker: Callable[[], None],
+        app: Flask, tenant: int, post_webhook: PostWebhook, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     stranger = "+4915199999999"
     for i in range(3):
@@ -126,7 +120,7 @@ def test_unknown_sender_gets_one_notice_per_day_and_nothing_is_downloaded_or_sto
 
 
 def test_unverified_tenant_voice_note_is_not_downloaded(
-        app: Flask, unverified: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, unverified: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     send_voice_note(load_cases()[0])
     run_worker()
@@ -134,7 +128,7 @@ def test_unverified_tenant_voice_note_is_not_downloaded(
     assert len(whatsapp_fake.texts_to(DIGITS)) == 1
 
 
-def test_disabled_number_is_not_processed(app: Flask, tenant: int, send_voice_note: Callable[..., str],
+def test_disabled_number_is_not_processed(app: Flask, tenant: int, send_voice_note: SendVoiceNote,
                                           run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     with get_services(app).db.session() as session:
         session.execute(update(Tenant).values(active=False))

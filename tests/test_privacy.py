@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from services import get_services
 from store.models import DeletionReceipt, DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
-from tests.conftest import SHARED, TENANT_PHONE, load_cases
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.forensics import (
@@ -27,6 +26,7 @@ from tests.forensics import (
     read_redis,
     realistic_wamid,
 )
+from tests.helpers import SHARED, TENANT_PHONE, SendText, SendVoiceNote, load_cases
 from workers.retention import purge_content
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
@@ -79,7 +79,7 @@ def scan(app: Flask, clean_db: str, temp_dir: Path, caplog: pytest.LogCaptureFix
 
 
 @pytest.fixture
-def issued(tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+def issued(tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
            whatsapp_fake: FakeWhatsApp) -> tuple[str, Needles]:
     """One invoice made from a voice note whose message id encodes the number: (link path, needles)."""
     wamid = realistic_wamid(TENANT_PHONE)
@@ -115,7 +115,7 @@ def test_nothing_left_after_the_retention_purge(
 
 
 def test_nothing_left_after_loeschen_and_the_reply_names_the_receipt(
-        app: Flask, client: FlaskClient, issued: tuple[str, Needles], send_text: Callable[..., Any],
+        app: Flask, client: FlaskClient, issued: tuple[str, Needles], send_text: SendText,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp,
         scan: Callable[[Needles], dict[str, list[str]]]) -> None:
     path, needles = issued
@@ -155,7 +155,7 @@ def test_nothing_of_the_tenant_left_after_offboarding(
 
 
 def test_loeschen_needs_a_yes_within_ten_minutes(
-        app: Flask, tenant: int, issued: tuple[str, Needles], send_text: Callable[..., Any],
+        app: Flask, tenant: int, issued: tuple[str, Needles], send_text: SendText,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     def answer(text: str) -> str:
         send_text(text)
@@ -175,7 +175,7 @@ def test_loeschen_needs_a_yes_within_ten_minutes(
 
 
 def test_a_failed_job_leaves_no_content_in_redis_or_logs(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         anthropic_fake: FakeAnthropic, whatsapp_fake: FakeWhatsApp,
         scan: Callable[[Needles], dict[str, list[str]]]) -> None:
     """Extraction stays invalid through every retry: RQ keeps the failure, but not the customer's data."""

@@ -12,9 +12,7 @@ from sqlalchemy import select
 
 from services import get_services
 from store.models import AuditEntry, DeletionReceipt, DeletionTrigger, Tenant
-from tests.conftest import load_cases
-from tests.test_account import log_in as log_in_account
-from tests.test_support import console, staff, submit, text_of  # noqa: F401  (fixtures)
+from tests.helpers import SendVoiceNote, account_log_in, load_cases, submit, text_of
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
 
@@ -25,7 +23,7 @@ def receipts_of(app: Flask, tenant_id: int) -> list[DeletionReceipt]:
 
 
 def test_support_deletes_content_and_offboards_with_receipts_and_audit(
-        app: Flask, console: FlaskClient, tenant: int, send_voice_note: Callable[..., str],  # noqa: F811
+        app: Flask, console: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None]) -> None:
     send_voice_note(CASE)
     run_worker()
@@ -47,11 +45,11 @@ def test_support_deletes_content_and_offboards_with_receipts_and_audit(
 
 
 def test_account_page_shows_receipts_and_exports_a_zip(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None]) -> None:
     send_voice_note(CASE)
     run_worker()
-    token = log_in_account(app, client, tenant)
+    token = account_log_in(app, client, tenant)
     export = client.post("/konto/export", data={"csrf_token": token})
     assert export.status_code == 200 and export.mimetype == "application/zip"
     data = json.loads(zipfile.ZipFile(io.BytesIO(export.data)).read("daten.json"))

@@ -5,23 +5,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.test_account import PROFILE, load_tenant
-from tests.test_account import log_in as account_log_in
-from tests.test_support import NEW_TENANT, enrol_staff, submit, tenant_count, text_of
-from tests.test_support import log_in as staff_log_in
+from tests.helpers import NEW_TENANT, PROFILE, account_log_in, load_tenant, submit, tenant_count, text_of
 
 NEW = "/support/tenants/new"
 CLI_ADD = ["tenant", "add", "--phone", "+4917612345678", "--company", "Elektro Meier GmbH", "--street", "Werkstraße 5",
            "--postal-code", "50667", "--city", "Köln", "--tax-number", "217/5937/0123",
            "--iban", "DE89370400440532013000", "--email", "info@elektro-meier.de"]
 CLI_OPTIONS = {"payment_terms_days": "--payment-terms"}  # the others are the field name with dashes
-
-
-@pytest.fixture
-def console(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    assert staff_log_in(client, enrol_staff(app)).status_code == 302
-    return client
 
 
 # field, value, the console's message, the CLI's message (the account page's texts are tested in test_account)

@@ -17,7 +17,7 @@ from documents.pdf.render import (
     render_invoice_pdf,
 )
 from documents.pdf.weasy import InvoiceHTML
-from tests.test_layout import make_document, make_long_document, read_page_texts, read_words
+from tests.helpers import make_document, make_long_document, read_page_texts, read_words
 
 
 def write_pdf(html: HTML, language: str) -> bytes:

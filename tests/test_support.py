@@ -2,114 +2,41 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import pyotp
-import pytest
 from flask import Flask, url_for
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
-from werkzeug.test import TestResponse
+from sqlalchemy import select, update
 
 from services import get_services
-from store.models import AuditEntry, StaffUser, Tenant, utcnow
-from tests.conftest import TENANT_PHONE, load_cases, phone_of
+from store.models import AuditEntry, StaffUser, utcnow
 from tests.fakes.whatsapp import FakeWhatsApp
-
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-NEW_TENANT = {"phone": "0176 98765432", "company": "Malerbetrieb Schulz", "street": "Hauptstraße 1",
-              "postal_code": "10115", "city": "Berlin", "tax_number": "12/345/67890", "vat_id": "",
-              "iban": "DE89 3704 0044 0532 0130 00", "bic": "", "email": "info@maler-schulz.de",
-              "hourly_rate": "48,50", "vat_rate": "19", "payment_terms_days": "14", "language": "de"}
-
-
-@dataclass(frozen=True)
-class Staff:
-    email: str
-    password: str
-    secret: str
-
-    def code(self, steps_ahead: int = 0) -> str:
-        """The authenticator app's code, optionally of a later 30-second step (a fresh code)."""
-        return str(pyotp.TOTP(self.secret).at(time.time() + 30 * steps_ahead))
-
-
-def enrol_staff(app: Flask, email: str = "anna@support.example") -> Staff:
-    """Create a staff user with the CLI and read the TOTP secret from the URI it prints once."""
-    password = "ein-langes-geheimes-Passwort"
-    result = app.test_cli_runner().invoke(args=["support-user", "add", "--email", email, "--name", "Anna",
-                                                "--password", password])
-    assert result.exit_code == 0, result.output
-    uri = next(line for line in result.output.splitlines() if line.startswith("otpauth://"))
-    return Staff(email, password, parse_qs(urlparse(uri).query)["secret"][0])
-
-
-def token_of(response: TestResponse) -> str:
-    match = TOKEN.search(response.get_data(as_text=True))
-    assert match, "page has no form token"
-    return match.group(1)
-
-
-def log_in(client: FlaskClient, staff: Staff, code: str | None = None, password: str | None = None) -> TestResponse:
-    page = client.get("/support/login")
-    return client.post("/support/login", data={
-        "csrf_token": token_of(page), "email": staff.email, "password": password or staff.password,
-        "code": code or staff.code()})
-
-
-def submit(client: FlaskClient, url: str, page: str, **data: str) -> TestResponse:
-    """Load `page`, then post its form token with `data` to `url`, following the redirect."""
-    token = token_of(client.get(page))
-    return client.post(url, data={"csrf_token": token, **data}, follow_redirects=True)
-
-
-def text_of(response: TestResponse) -> str:
-    return response.get_data(as_text=True)
-
-
-def logged_in(client: FlaskClient) -> bool:
-    return client.get("/support/tenants").status_code == 200
+from tests.helpers import (
+    NEW_TENANT,
+    TENANT_PHONE,
+    AddTenant,
+    SendText,
+    SendVoiceNote,
+    Staff,
+    load_cases,
+    load_tenant,
+    logged_in,
+    phone_of,
+    read_csrf,
+    sent_code,
+    staff_log_in,
+    submit,
+    tenant_count,
+    text_of,
+)
 
 
 def audit_actions(app: Flask) -> list[tuple[str, str]]:
     with get_services(app).db.session() as session:
         return [(e.actor, e.action) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-
-
-def tenant_state(app: Flask, tenant_id: int) -> Tenant:
-    with get_services(app).db.session() as session:
-        return session.get_one(Tenant, tenant_id)
-
-
-def sent_code(whatsapp_fake: FakeWhatsApp, to: str) -> str:
-    """The code in the only authentication template sent to `to`: body and copy-code button carry it."""
-    [message] = [m for m in whatsapp_fake.sent if m["type"] == "template" and m["to"] == to.lstrip("+")]
-    body, button = message["template"]["components"]
-    assert button["type"] == "button" and button["parameters"] == body["parameters"]
-    return str(body["parameters"][0]["text"])
-
-
-@pytest.fixture
-def staff(app: Flask) -> Staff:
-    return enrol_staff(app)
-
-
-@pytest.fixture
-def console(client: FlaskClient, staff: Staff) -> FlaskClient:
-    """A test client with a logged-in staff session."""
-    assert log_in(client, staff).status_code == 302
-    return client
-
-
-@pytest.fixture
-def unverified(add_tenant: Callable[..., int]) -> int:
-    return add_tenant(verified=False)
 
 
 # --- access and login ---------------------------------------------------------------------------
@@ -119,7 +46,7 @@ def test_every_support_route_refuses_anonymous_users(app: Flask, client: FlaskCl
     rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("support.")
              and r.endpoint not in ("support.login", "support.login_post")]
     assert len(rules) >= 12
-    login_token = token_of(client.get("/support/login"))  # even a valid form token does not help
+    login_token = read_csrf(client.get("/support/login"))  # even a valid form token does not help
     for rule in rules:
         with app.test_request_context():
             url = url_for(rule.endpoint, tenant_id=unverified) if "tenant_id" in rule.arguments \
@@ -131,40 +58,40 @@ def test_every_support_route_refuses_anonymous_users(app: Flask, client: FlaskCl
             data = {"csrf_token": login_token, "code": "123456", "phone": "+4917699999999", "company": "X"}
             assert client.post(url, data=data).status_code == 403, url
             assert client.post(url).status_code == 403, url
-    tenant = tenant_state(app, unverified)
+    tenant = load_tenant(app, unverified)
     assert tenant.active and not tenant.verified and tenant.company == "Elektro Meier GmbH"
     assert whatsapp_fake.sent == [] and [a for a in audit_actions(app) if a[0] != "cli"] == []
 
 
 def test_password_right_but_totp_wrong_gives_no_session(client: FlaskClient, staff: Staff) -> None:
     old_code = str(pyotp.TOTP(staff.secret).at(time.time() - 3600))
-    response = log_in(client, staff, code=old_code)
+    response = staff_log_in(client, staff, code=old_code)
     assert response.status_code == 401 and "Passwort oder Code ist falsch" in text_of(response)
     assert not logged_in(client)
-    response = log_in(client, staff, password="falsches-Passwort-123")  # right code, wrong password
+    response = staff_log_in(client, staff, password="falsches-Passwort-123")  # right code, wrong password
     assert response.status_code == 401 and not logged_in(client)
-    assert log_in(client, staff).status_code == 302 and logged_in(client)  # the code was not used up
+    assert staff_log_in(client, staff).status_code == 302 and logged_in(client)  # the code was not used up
 
 
 def test_replayed_totp_code_is_refused(client: FlaskClient, staff: Staff) -> None:
     code = staff.code()
-    assert log_in(client, staff, code=code).status_code == 302
+    assert staff_log_in(client, staff, code=code).status_code == 302
     submit(client, "/support/logout", "/support/tenants")
     assert not logged_in(client)
-    response = log_in(client, staff, code=code)
+    response = staff_log_in(client, staff, code=code)
     assert response.status_code == 401 and not logged_in(client)
-    assert log_in(client, staff, code=staff.code(steps_ahead=1)).status_code == 302
+    assert staff_log_in(client, staff, code=staff.code(steps_ahead=1)).status_code == 302
 
 
 def test_five_failed_logins_lock_the_account_for_15_minutes(app: Flask, client: FlaskClient, staff: Staff) -> None:
     for attempt in range(5):
-        response = log_in(client, staff, password=f"falsch-falsch-{attempt}")
+        response = staff_log_in(client, staff, password=f"falsch-falsch-{attempt}")
     assert "gesperrt" in text_of(response)
-    response = log_in(client, staff)  # right password and code, but locked
+    response = staff_log_in(client, staff)  # right password and code, but locked
     assert response.status_code == 401 and "gesperrt" in text_of(response) and not logged_in(client)
     with get_services(app).db.session() as session:  # sixteen minutes pass
         session.execute(update(StaffUser).values(locked_until=utcnow() - dt.timedelta(minutes=1)))
-    assert log_in(client, staff, code=staff.code(steps_ahead=1)).status_code == 302 and logged_in(client)
+    assert staff_log_in(client, staff, code=staff.code(steps_ahead=1)).status_code == 302 and logged_in(client)
     assert ("anna@support.example", "staff_locked") in audit_actions(app)
 
 
@@ -192,21 +119,16 @@ def test_post_without_or_with_wrong_form_token_changes_nothing(app: Flask, conso
     url = f"/support/tenants/{tenant}/disable"
     assert console.post(url).status_code == 400
     assert console.post(url, data={"csrf_token": "forged"}).status_code == 400
-    assert tenant_state(app, tenant).active
+    assert load_tenant(app, tenant).active
     response = submit(console, url, f"/support/tenants/{tenant}")
-    assert "Nummer gesperrt" in text_of(response) and not tenant_state(app, tenant).active
+    assert "Nummer gesperrt" in text_of(response) and not load_tenant(app, tenant).active
     assert audit_actions(app)[-1] == ("anna@support.example", "tenant_disabled")
 
 
 # --- tenants ------------------------------------------------------------------------------------
 
-def tenant_count(app: Flask) -> int:
-    with get_services(app).db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(Tenant)) or 0)
-
-
 def test_create_tenant_refuses_invalid_and_taken_numbers(app: Flask, console: FlaskClient,
-                                                         add_tenant: Callable[..., int]) -> None:
+                                                         add_tenant: AddTenant) -> None:
     response = submit(console, "/support/tenants/new", "/support/tenants/new", **{**NEW_TENANT, "phone": "01234"})
     assert response.status_code == 422 and "keine gültige Telefonnummer" in text_of(response)
     assert "Malerbetrieb Schulz" in text_of(response)  # what was typed is kept
@@ -226,7 +148,7 @@ def test_create_tenant_then_edit_it(app: Flask, console: FlaskClient) -> None:
     page = text_of(response)
     assert "Betrieb angelegt" in page and "nicht verifiziert" in page and "+4917698765432" in page
     tenant_id = int(response.request.path.rsplit("/", 1)[1])
-    assert tenant_state(app, tenant_id).iban == "DE89370400440532013000"
+    assert load_tenant(app, tenant_id).iban == "DE89370400440532013000"
     edit = f"/support/tenants/{tenant_id}/edit"
     response = submit(console, edit, edit, **{**NEW_TENANT, "hourly_rate": "62", "email": "kein-mail"})
     assert response.status_code == 422 and "keine gültige E-Mail-Adresse" in text_of(response)
@@ -249,7 +171,7 @@ def test_send_code_and_enter_it_verifies_the_number(app: Flask, console: FlaskCl
     assert len(code) == 6 and code.isdigit()
     response = submit(console, f"{page}/verify", page, code=f"{code[:3]} {code[3:]}")
     assert "Die Nummer ist jetzt verifiziert" in text_of(response)
-    assert 'data-status="verified">verifiziert' in text_of(response) and tenant_state(app, unverified).verified
+    assert 'data-status="verified">verifiziert' in text_of(response) and load_tenant(app, unverified).verified
     assert audit_actions(app)[-2:] == [("anna@support.example", "code_sent"),
                                        ("anna@support.example", "code_entered")]
     audit = text_of(console.get("/support/audit"))
@@ -274,7 +196,7 @@ def test_wrong_code_shows_remaining_attempts_and_lock(app: Flask, console: Flask
     assert "zurückgesetzt" in text_of(response)
     response = submit(console, f"{page}/send-code", page)
     assert "Code gesendet" in text_of(response) and len(whatsapp_fake.sent) == 2
-    assert not tenant_state(app, unverified).verified
+    assert not load_tenant(app, unverified).verified
 
 
 def test_send_limit_and_whatsapp_errors_are_explained(console: FlaskClient, unverified: int,
@@ -292,7 +214,7 @@ def test_send_limit_and_whatsapp_errors_are_explained(console: FlaskClient, unve
 
 
 def test_code_to_a_new_number_switches_it_after_verification(app: Flask, console: FlaskClient, tenant: int,
-                                                              add_tenant: Callable[..., int],
+                                                              add_tenant: AddTenant,
                                                               whatsapp_fake: FakeWhatsApp) -> None:
     add_tenant(phone="+4915112345678", company="Andere GmbH")
     page = f"/support/tenants/{tenant}"
@@ -305,8 +227,8 @@ def test_code_to_a_new_number_switches_it_after_verification(app: Flask, console
 
 
 def test_messages_screen_shows_metadata_never_content(
-        app: Flask, console: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
-        send_text: Callable[..., Any], run_worker: Callable[[], None]) -> None:
+        app: Flask, console: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
+        send_text: SendText, run_worker: Callable[[], None]) -> None:
     case = load_cases()[0]
     send_voice_note(case)
     run_worker()

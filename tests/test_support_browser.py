@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.fakes.whatsapp import FakeWhatsApp
-from tests.test_support import NEW_TENANT, Staff, enrol_staff, sent_code
+from tests.helpers import NEW_TENANT, Staff, enrol_staff, sent_code
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from services import get_services
 from store.models import InboundMessage, InboundState, Invoice, MessageKind, Tenant
-from tests.conftest import APP_SECRET, DATA, TENANT_PHONE, voice_body
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import APP_SECRET, DATA, TENANT_PHONE, AddTenant, PostWebhook, voice_body
 from whatsapp.signature import sign_body
 
 
@@ -34,26 +34,26 @@ def test_subscription_challenge_is_echoed_only_with_the_right_token(client: Flas
 
 @pytest.mark.parametrize("signature", [None, "sha256=" + "0" * 64, "garbage"])
 def test_bad_or_missing_signature_is_401_and_nothing_is_stored(
-        app: Flask, tenant: int, post_webhook: Callable[..., Any], signature: str | None) -> None:
+        app: Flask, tenant: int, post_webhook: PostWebhook, signature: str | None) -> None:
     response = post_webhook(voice_body(TENANT_PHONE, "wamid.sig", "media-1"), signature=signature)
     assert response.status_code == 401
     assert count(app, InboundMessage) == 0
     assert get_services(app).queue.count == 0
 
 
-def test_signature_is_checked_on_the_raw_bytes(app: Flask, tenant: int, post_webhook: Callable[..., Any]) -> None:
+def test_signature_is_checked_on_the_raw_bytes(app: Flask, tenant: int, post_webhook: PostWebhook) -> None:
     body = json.dumps(voice_body(TENANT_PHONE, "wamid.raw", "media-1")).encode()
     reformatted = json.dumps(json.loads(body), indent=2).encode()  # same JSON, other bytes
     assert post_webhook(reformatted, signature=sign_body(APP_SECRET, body)).status_code == 401
 
 
-def test_invalid_json_is_400(post_webhook: Callable[..., Any]) -> None:
+def test_invalid_json_is_400(post_webhook: PostWebhook) -> None:
     assert post_webhook(b"{not json").status_code == 400
     assert post_webhook(b'{"entry": "no object"}').status_code == 400
 
 
 @pytest.mark.parametrize("file", sorted(p.name for p in DATA.glob("*.json")))
-def test_every_recorded_body_is_acknowledged(app: Flask, post_webhook: Callable[..., Any], file: str) -> None:
+def test_every_recorded_body_is_acknowledged(app: Flask, post_webhook: PostWebhook, file: str) -> None:
     bodies = json.loads((DATA / file).read_text())
     for name, body in bodies.items():
         response = post_webhook(body)
@@ -65,7 +65,7 @@ def test_every_recorded_body_is_acknowledged(app: Flask, post_webhook: Callable[
 
 
 def test_a_batch_with_many_entries_changes_and_messages_is_stored_whole(
-        app: Flask, tenant: int, post_webhook: Callable[..., Any]) -> None:
+        app: Flask, tenant: int, post_webhook: PostWebhook) -> None:
     body = voice_body(TENANT_PHONE, "wamid.batch-0", "media-0")
     change = body["entry"][0]["changes"][0]
     template = change["value"]["messages"][0]
@@ -82,7 +82,7 @@ def test_a_batch_with_many_entries_changes_and_messages_is_stored_whole(
 
 
 def test_same_message_three_times_is_stored_and_enqueued_once(
-        app: Flask, tenant: int, post_webhook: Callable[..., Any]) -> None:
+        app: Flask, tenant: int, post_webhook: PostWebhook) -> None:
     body = voice_body(TENANT_PHONE, "wamid.dup", "media-1")
     answers = [post_webhook(body) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
@@ -92,7 +92,7 @@ def test_same_message_three_times_is_stored_and_enqueued_once(
 
 
 def test_unknown_sender_is_never_downloaded_or_processed(
-        app: Flask, tenant: int, post_webhook: Callable[..., Any], run_worker: Callable[[], None],
+        app: Flask, tenant: int, post_webhook: PostWebhook, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     response = post_webhook(voice_body("+4915199999999", "wamid.stranger", "media-x"))
     assert response.status_code == 200
@@ -103,7 +103,7 @@ def test_unknown_sender_is_never_downloaded_or_processed(
 
 
 def test_unverified_tenant_is_not_processed(
-        app: Flask, add_tenant: Callable[..., int], post_webhook: Callable[..., Any],
+        app: Flask, add_tenant: AddTenant, post_webhook: PostWebhook,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     add_tenant(verified=False)
     post_webhook(voice_body(TENANT_PHONE, "wamid.unverified", "media-x"))
@@ -113,7 +113,7 @@ def test_unverified_tenant_is_not_processed(
 
 
 def test_user_id_is_kept_so_a_message_without_number_finds_its_tenant(
-        app: Flask, tenant: int, post_webhook: Callable[..., Any]) -> None:
+        app: Flask, tenant: int, post_webhook: PostWebhook) -> None:
     first = voice_body(TENANT_PHONE, "wamid.with-number", "media-1")
     post_webhook(first)
     user_id = first["entry"][0]["changes"][0]["value"]["contacts"][0]["user_id"]
@@ -134,7 +134,7 @@ def test_user_id_is_kept_so_a_message_without_number_finds_its_tenant(
 
 
 def test_a_user_id_already_kept_for_another_tenant_does_not_break_the_batch(
-        app: Flask, add_tenant: Callable[..., int], post_webhook: Callable[..., Any]) -> None:
+        app: Flask, add_tenant: AddTenant, post_webhook: PostWebhook) -> None:
     first, second = add_tenant(), add_tenant(phone="+4915112345678", company="Sanitär Kurz")
     shared_user_id = "US.13491208655302741918"
     for phone, message_id in ((TENANT_PHONE, "wamid.a"), ("+4915112345678", "wamid.b")):

@@ -25,8 +25,8 @@ from documents.invoice import InvoiceDocument, Seller
 from extraction.models import Customer, InvoiceFields
 from services import get_services
 from store.models import Invoice, SealedContent, Tenant
-from tests.conftest import TENANT_PHONE, load_cases
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import TENANT_PHONE, AddTenant, SendVoiceNote, load_cases
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
@@ -165,7 +165,7 @@ def last_reply(whatsapp_fake: FakeWhatsApp) -> str:
 
 
 def test_a_leitweg_id_without_a_profile_phone_asks_for_it_then_the_xrechnung_is_the_second_download(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: Callable[..., str],
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     send_voice_note(public_case())
     run_worker()
@@ -195,7 +195,7 @@ def test_a_leitweg_id_without_a_profile_phone_asks_for_it_then_the_xrechnung_is_
 
 
 def test_a_leitweg_id_with_wrong_check_digits_and_no_address_is_asked_back(
-        app: Flask, tenant: int, send_voice_note: Callable[..., str], run_worker: Callable[[], None],
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
     with get_services(app).db.session() as session:
         session.get_one(Tenant, tenant).business_phone = "0221 555 0190"
@@ -211,7 +211,7 @@ def test_a_leitweg_id_with_wrong_check_digits_and_no_address_is_asked_back(
 
 
 def test_english_tenants_are_asked_in_english(
-        app: Flask, add_tenant: Callable[..., int], send_voice_note: Callable[..., str],
+        app: Flask, add_tenant: AddTenant, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
     add_tenant(language="en")
     send_voice_note(public_case())
