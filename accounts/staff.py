@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from functools import cache
 
 import pyotp
-import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import or_, select, update
@@ -61,9 +60,6 @@ class Enrolment:
 
     staff_id: int
     uri: str
-
-    def qr_svg(self) -> str:
-        return str(segno.make(self.uri, error="m").svg_inline(scale=4))
 
 
 def normalise_email(email: str) -> str:

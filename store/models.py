@@ -147,11 +147,6 @@ class Tenant(Base):
     last_activity_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
-    @property
-    def can_send(self) -> bool:
-        """Only an active, OTP-verified number may feed data in."""
-        return self.verified and self.active
-
 
 class InboundMessage(Base):
     """One received WhatsApp message: metadata only."""

@@ -15,12 +15,13 @@ from pypdf import PdfReader
 
 from documents import RenderFailed
 from documents.amounts import TaxMode, compute_totals
-from documents.einvoice.check import check_schematron, check_xsd
+from documents.einvoice.check import check_xsd
 from documents.einvoice.cii import UNIT_CODES, build_cii_xml
 from documents.einvoice.facturx import embed_factur_x
 from documents.invoice import InvoiceDocument, Seller
 from documents.pdf.render import render_invoice_pdf
 from extraction.models import InvoiceFields, Unit
+from tests.schematron import check_schematron
 
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",

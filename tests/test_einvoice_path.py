@@ -13,12 +13,13 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from accounts.account import save_logo
-from documents.einvoice.check import check_schematron, check_xsd
+from documents.einvoice.check import check_xsd
 from services import get_services
 from store.models import Invoice, SealedContent
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import TENANT_PHONE, SendVoiceNote, load_cases
+from tests.schematron import check_schematron
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
 LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")

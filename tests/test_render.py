@@ -16,7 +16,7 @@ import documents.pdf.render as render
 from documents import RenderFailed
 from documents.amounts import TaxMode, compute_totals
 from documents.invoice import InvoiceDocument, Seller
-from documents.pdf.girocode import make_epc_payload, render_girocode_svg
+from documents.pdf.girocode import make_epc_payload, make_girocode
 from documents.pdf.render import render_invoice_html, render_invoice_pdf
 from extraction.models import InvoiceFields
 
@@ -30,6 +30,16 @@ def seller() -> Seller:
     return Seller(company="Sanitär Weber GmbH", street="Werkstattweg 5", postal_code="50823", city="Köln",
                   country="DE", tax_number="217/5730/0815", vat_id=None, iban="DE89370400440532013000",
                   bic="COBADEFFXXX", email="info@weber-sanitaer.de", phone="0221 123456")
+
+
+def render_girocode_svg(name: str, iban: str, amount: Decimal, text: str, bic: str | None = None) -> str | None:
+    """The GiroCode as an inline <svg> element (sized by CSS; slower in WeasyPrint than the PNG); None if none."""
+    qr = make_girocode(name, iban, amount, text, bic)
+    if qr is None:
+        return None
+    svg: str = qr.svg_inline(scale=1, border=4, omitsize=True, svgclass="girocode", lineclass=None,
+                             dark="#000", light="#fff")
+    return svg
 
 
 def build_document(seller: Seller, case_id: str, language: str = "de",

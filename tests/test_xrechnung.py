@@ -18,7 +18,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from documents.amounts import compute_totals
-from documents.einvoice.check import NOT_FOR_XRECHNUNG, check_schematron, check_xsd
+from documents.einvoice.check import check_xsd
 from documents.einvoice.xrechnung import Gap, check_xrechnung, find_xrechnung_gaps
 from documents.files import render_documents
 from documents.invoice import InvoiceDocument, Seller
@@ -27,6 +27,7 @@ from services import get_services
 from store.models import Invoice, SealedContent, Tenant
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import TENANT_PHONE, AddTenant, SendVoiceNote, load_cases
+from tests.schematron import NOT_FOR_XRECHNUNG, check_schematron
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}

@@ -81,13 +81,3 @@ def render_girocode_uri(name: str, iban: str, amount: Decimal, text: str, bic: s
     png = io.BytesIO()
     symbol.save(png, "PNG")
     return f"data:image/png;base64,{base64.b64encode(png.getvalue()).decode('ascii')}"
-
-
-def render_girocode_svg(name: str, iban: str, amount: Decimal, text: str, bic: str | None = None) -> str | None:
-    """The GiroCode as an inline <svg> element (sized by CSS; slower in WeasyPrint than the PNG); None if none."""
-    qr = make_girocode(name, iban, amount, text, bic)
-    if qr is None:
-        return None
-    svg: str = qr.svg_inline(scale=1, border=4, omitsize=True, svgclass="girocode", lineclass=None,
-                             dark="#000", light="#fff")
-    return svg
