@@ -35,6 +35,11 @@ def build_cron(services: Services) -> CronScheduler:
     return cron
 
 
+def stop_on_sigterm(_signum: int, _frame: object) -> None:
+    """SIGTERM ends `serve` like Ctrl-C does, through the cleanup that stops its child processes."""
+    raise KeyboardInterrupt
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="stop when the queue is empty")
 @with_appcontext
@@ -74,6 +79,7 @@ def serve(port: int) -> None:
     children = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", name], env=os.environ)
                 for name in ("worker", "scheduler")]
     click.echo(f"listening on http://127.0.0.1:{port} (webhook: /webhook, health: /healthz)")
+    signal.signal(signal.SIGTERM, stop_on_sigterm)  # so the children are stopped below, as on Ctrl-C
     try:
         run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
     finally:
