@@ -29,7 +29,7 @@ from store.db import upgrade_database  # noqa: E402
 from tests.fakes.anthropic_api import FakeAnthropic  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
 from tests.fakes.whatsapp import FakeWhatsApp  # noqa: E402
-from tests.helpers import SHARED, voice_body  # noqa: E402
+from tests.helpers import SAMPLES, voice_body  # noqa: E402
 from whatsapp.signature import sign_body  # noqa: E402
 
 PHONE = "+4917612345678"
@@ -39,7 +39,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, default=30)
     args = parser.parse_args()
-    cases = [c for c in json.loads((SHARED / "samples" / "cases.json").read_text()) if c["expected"]]
+    cases = [c for c in json.loads((SAMPLES / "cases.json").read_text()) if c["expected"]]
     with tempfile.TemporaryDirectory() as tmp_dir, FakeWhatsApp(token="t") as wa, FakeOpenAI() as oa, \
             FakeAnthropic() as an:
         tmp = Path(tmp_dir)
@@ -59,7 +59,7 @@ def main() -> None:
         client = app.test_client()
         for i in range(args.invoices):
             case = cases[i % len(cases)]
-            audio = (SHARED / "samples" / case["audio"]).read_bytes()
+            audio = (SAMPLES / case["audio"]).read_bytes()
             wa.add_media(f"m-{case['id']}", audio, "audio/ogg")
             oa.add_transcript(audio, case["transcript"])
             an.add_reply(case["transcript"][:60], case["fields"])

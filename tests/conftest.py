@@ -25,7 +25,7 @@ from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
     APP_SECRET,
     CONTENT_KEY,
-    SHARED,
+    SAMPLES,
     TENANT_PHONE,
     WA_TOKEN,
     AddTenant,
@@ -170,7 +170,7 @@ def send_voice_note(post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp, open
     """Make the fakes know a sample (audio, transcript, fields) and deliver it as a signed voice note."""
 
     def send(case: dict[str, Any], phone: str = TENANT_PHONE, message_id: str | None = None) -> str:
-        audio = (SHARED / "samples" / case["audio"]).read_bytes()
+        audio = (SAMPLES / case["audio"]).read_bytes()
         media_id = f"media-{case['id']}"
         whatsapp_fake.add_media(media_id, audio, "audio/ogg; codecs=opus")
         openai_fake.add_transcript(audio, case["transcript"])

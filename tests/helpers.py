@@ -36,8 +36,8 @@ from store.phones import open_phone
 from tests.fakes.whatsapp import FakeWhatsApp
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
+SAMPLES = DATA / "samples"  # the voice notes of ../shared/samples with their cases, copied so a clone tests itself
 APP_SECRET = "test-app-secret"
 WA_TOKEN = "test-wa-token"
 CONTENT_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
@@ -79,7 +79,7 @@ class SendText(Protocol):
 # --- samples and recorded webhooks ---------------------------------------------------------------
 
 def load_cases() -> list[dict[str, Any]]:
-    cases: list[dict[str, Any]] = json.loads((SHARED / "samples" / "cases.json").read_text())
+    cases: list[dict[str, Any]] = json.loads((SAMPLES / "cases.json").read_text())
     return cases
 
 

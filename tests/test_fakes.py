@@ -5,7 +5,6 @@ import hashlib
 import http.client
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -16,8 +15,8 @@ import requests
 from tests.fakes.anthropic_api import NO_MATCH, FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import SAMPLES, load_cases
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 TOKEN = "wa-test-token"
 TOOL: anthropic.types.ToolParam = {"name": "record_invoice", "description": "Record the invoice fields.",
         "input_schema": {"type": "object", "properties": {"customer": {"type": ["object", "null"]}}}}
@@ -25,13 +24,12 @@ TOOL: anthropic.types.ToolParam = {"name": "record_invoice", "description": "Rec
 
 @pytest.fixture(scope="module")
 def case() -> dict[str, Any]:
-    cases: list[dict[str, Any]] = json.loads((SHARED / "samples" / "cases.json").read_text())
-    return next(c for c in cases if c["id"] == "waschbecken")
+    return next(c for c in load_cases() if c["id"] == "waschbecken")
 
 
 @pytest.fixture(scope="module")
 def audio(case: dict[str, Any]) -> bytes:
-    return (SHARED / "samples" / case["audio"]).read_bytes()
+    return (SAMPLES / case["audio"]).read_bytes()
 
 
 @pytest.fixture

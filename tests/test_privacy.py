@@ -26,7 +26,7 @@ from tests.forensics import (
     read_redis,
     realistic_wamid,
 )
-from tests.helpers import SHARED, TENANT_PHONE, SendText, SendVoiceNote, load_cases
+from tests.helpers import SAMPLES, TENANT_PHONE, SendText, SendVoiceNote, load_cases
 from workers.retention import purge_content
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
@@ -40,7 +40,7 @@ Needles = dict[str, str | bytes]
 def needles_of(case: dict[str, Any], phone: str, wamid: str, token: str) -> Needles:
     """What must never be readable at rest: customer, number, words said, link token, message id, audio."""
     customer = case["fields"]["customer"]
-    audio = (SHARED / "samples" / case["audio"]).read_bytes()
+    audio = (SAMPLES / case["audio"]).read_bytes()
     needles: Needles = {"customer name": customer["name"], "customer street": customer["street"],
                         "phone": phone, "phone digits": phone.lstrip("+"), "token": token, "wamid": wamid,
                         "audio": audio[len(audio) // 2:len(audio) // 2 + 32]}

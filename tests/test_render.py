@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -19,9 +18,9 @@ from documents.invoice import InvoiceDocument, Seller
 from documents.pdf.girocode import make_epc_payload, make_girocode
 from documents.pdf.render import render_invoice_html, render_invoice_pdf
 from extraction.models import InvoiceFields
+from tests.helpers import load_cases
 
-CASES_FILE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "cases.json"
-CASES: dict[str, dict[str, Any]] = {case["id"]: case for case in json.loads(CASES_FILE.read_text())}
+CASES: dict[str, dict[str, Any]] = {case["id"]: case for case in load_cases()}
 PRICED = [case_id for case_id, case in CASES.items() if case.get("expected")]
 
 
