@@ -18,7 +18,7 @@ from store.phones import open_phone
 
 logger = logging.getLogger(__name__)
 
-LOGO_MAX_BYTES = 512 * 1024  # of the upload; what is stored is normalised (store/logos.py)
+LOGO_MAX_BYTES = 512 * 1024  # of the upload; what is stored is normalised (accounts/logos.py)
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def find_pending_number(session: Session, cipher: ContentCipher, tenant: Tenant)
 
 def save_logo(session: Session, tenant_id: int, data: bytes) -> str:
     """Store an upload of at most 512 KB that Pillow reads as a PNG or JPEG (judged by its bytes, not its name),
-    normalised for the invoice (store/logos.py); return the stored type. LogoRejected leaves the old logo."""
+    normalised for the invoice (accounts/logos.py); return the stored type. LogoRejected leaves the old logo."""
     if not data:
         raise LogoRejected("missing")
     if len(data) > LOGO_MAX_BYTES:
