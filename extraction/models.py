@@ -34,6 +34,22 @@ class ItemKind(str, Enum):
     OTHER = "other"
 
 
+class Intent(str, Enum):
+    """What the words were, judged against the open draft (DESIGN section 5)."""
+
+    NEW_JOB = "new_job"
+    CORRECTION = "correction"  # of the current draft; an answer to the bot's question counts as one
+
+
+class CatalogueEntry(BaseModel):
+    """One entry of the tenant's price list, as the model gets it for context."""
+
+    description: str
+    unit: Unit
+    unit_price: Decimal
+    vat_rate: Decimal | None = None
+
+
 class Customer(BaseModel):
     """The invoice recipient as spoken."""
 
@@ -154,6 +170,11 @@ class InvoiceFields(BaseModel):
     missing: list[str] = Field(
         default_factory=list,
         description="What the invoice needs but the speaker did not say (e.g. 'unit_price for X').",
+    )
+    intent: Intent = Field(
+        Intent.NEW_JOB,
+        description="'correction' if the words change or complete the current draft (an answer to the bot's "
+                    "question counts); 'new_job' if they describe another job. Without a current draft: new_job.",
     )
 
     @field_validator("discount_percent")

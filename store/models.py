@@ -54,6 +54,7 @@ class MessageKind(str, enum.Enum):
     VOICE = "voice"
     AUDIO = "audio"
     TEXT = "text"
+    BUTTON = "button"  # a press on one of the bot's reply buttons
     OTHER = "other"
 
 
@@ -69,6 +70,13 @@ class Outcome(str, enum.Enum):
     """What processing an inbound message led to (metadata, no content)."""
 
     INVOICED = "invoiced"
+    DRAFTED = "drafted"  # a new draft was shown
+    REVISED = "revised"  # a correction or an answer revised a draft
+    UNCHANGED = "unchanged"  # a correction that changed nothing
+    DISCARDED = "discarded"
+    CHANGE_ASKED = "change_asked"
+    HELP_SENT = "help_sent"
+    STATUS_SENT = "status_sent"
     NOTHING_INVOICEABLE = "nothing_invoiceable"
     PRICE_ASKED = "price_asked"
     DETAILS_ASKED = "details_asked"  # e.g. what an XRechnung still needs
@@ -84,6 +92,7 @@ class Outcome(str, enum.Enum):
 
 
 class InvoiceState(str, enum.Enum):
+    DRAFT = "draft"  # no number yet: shown to the tradesperson, corrected, then issued or discarded
     ISSUED = "issued"
     DOWNLOADED = "downloaded"
     DELETED = "deleted"
@@ -94,6 +103,7 @@ class DeletionTrigger(str, enum.Enum):
     RETENTION = "retention"
     REQUEST = "request"
     OFFBOARDING = "offboarding"
+    DISCARD = "discard"  # a draft the tradesperson threw away
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:
@@ -141,6 +151,7 @@ class Tenant(Base):
     logo: Mapped[bytes | None] = mapped_column(LargeBinary)
     logo_mime: Mapped[str | None] = mapped_column(String(20))
     retention_days: Mapped[int] = mapped_column(default=30)  # 1..30, capped by RETENTION_DAYS
+    auto_issue: Mapped[bool] = mapped_column(default=False)  # skip the draft and issue at once
     delete_requested_at: Mapped[dt.datetime | None] = mapped_column()  # LÖSCHEN awaiting JA/NEIN
     offboarded_at: Mapped[dt.datetime | None] = mapped_column()
     welcomed_at: Mapped[dt.datetime | None] = mapped_column()
@@ -168,7 +179,8 @@ class InboundMessage(Base):
 
 
 class Invoice(Base):
-    """An issued invoice. Content (fields, transcript, PDF) is sealed under its own data key."""
+    """A draft (no number yet) or an issued invoice. Content (fields, transcript, PDF) is sealed under its own
+    data key."""
 
     __tablename__ = "invoices"
     __table_args__ = (UniqueConstraint("tenant_id", "number"),)
@@ -176,9 +188,11 @@ class Invoice(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id", ondelete="SET NULL"), unique=True)
-    number: Mapped[str] = mapped_column(String(60))
+    number: Mapped[str | None] = mapped_column(String(60))  # None while a draft
     state: Mapped[InvoiceState] = mapped_column(_enum(InvoiceState), default=InvoiceState.ISSUED, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    issued_at: Mapped[dt.datetime | None] = mapped_column()
+    shown_at: Mapped[dt.datetime | None] = mapped_column()  # a draft's last showing: the newest is the default target
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # end of retention: content deleted by then
     downloaded_at: Mapped[dt.datetime | None] = mapped_column()
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
@@ -215,6 +229,29 @@ class MagicLink(Base):
     expires_at: Mapped[dt.datetime] = mapped_column()
     used_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DraftMessage(Base):
+    """A bot message that showed a draft, by pseudonym of its WhatsApp id: a reply quoting it targets the draft."""
+
+    __tablename__ = "draft_messages"
+
+    wa_message_hmac: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+
+
+class PriceItem(Base):
+    """One entry of a tenant's price list (business data, kept while the contract runs)."""
+
+    __tablename__ = "price_items"
+    __table_args__ = (UniqueConstraint("tenant_id", "description"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    description: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(16))  # extraction.models.Unit values
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # net
+    vat_rate: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))  # None: the tenant's default
 
 
 class DeletionReceipt(Base):
