@@ -99,12 +99,28 @@ def voice_body(phone: str, message_id: str, media_id: str) -> dict[str, Any]:
     return body
 
 
-def text_body(phone: str, message_id: str, text: str) -> dict[str, Any]:
-    """The recorded text-message webhook, re-addressed to a sender, message id and text."""
+def text_body(phone: str, message_id: str, text: str, context_id: str | None = None) -> dict[str, Any]:
+    """The recorded text-message webhook, re-addressed to a sender, message id and text; with `context_id`,
+    a reply quoting that bot message (`context.from` is the business's display number)."""
     body = copy.deepcopy(load_payload("message.json", "text"))
     value = body["entry"][0]["changes"][0]["value"]
     value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
     value["messages"][0].update({"from": phone.lstrip("+"), "id": message_id, "text": {"body": text}})
+    if context_id is not None:
+        value["messages"][0]["context"] = {"from": value["metadata"]["display_phone_number"], "id": context_id}
+    return body
+
+
+def button_body(phone: str, message_id: str, button_id: str, title: str, context_id: str) -> dict[str, Any]:
+    """The recorded reply-button press, re-addressed to a sender and message id, pressing the button
+    (`button_id`, `title`) of the bot message `context_id`."""
+    body = copy.deepcopy(load_payload("callback_button.json", "button"))
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
+    value["messages"][0].update({
+        "from": phone.lstrip("+"), "id": message_id,
+        "context": {"from": value["metadata"]["display_phone_number"], "id": context_id},
+        "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}})
     return body
 
 

@@ -321,6 +321,74 @@ def test_whatsapp_rate_limit_injection_only_hits_matching_paths(wa: FakeWhatsApp
     assert [r.path for r in wa.requests] == ["/v25.0/m", "/v25.0/1/messages", "/v25.0/1/messages"]
 
 
+def buttons_send(to: str = "4917612345678", body: str = "Rechnung erstellen?",
+                 buttons: list[tuple[str, str]] | None = None, **extra: Any) -> dict[str, Any]:
+    """A reply-button send body in the Cloud API shape; `extra` adds or replaces keys of `interactive`."""
+    pairs = [("create", "Erstellen"), ("edit", "Ändern"), ("drop", "Verwerfen")] if buttons is None else buttons
+    interactive = {"type": "button", "body": {"text": body},
+                   "action": {"buttons": [{"type": "reply", "reply": {"id": i, "title": t}} for i, t in pairs]},
+                   **extra}
+    return {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "interactive",
+            "interactive": interactive}
+
+
+def test_whatsapp_records_a_valid_reply_button_message(wa: FakeWhatsApp) -> None:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {TOKEN}"
+    url = f"{wa.api_base}/1/messages"
+    text = {"messaging_product": "whatsapp", "to": "4917612345678", "type": "text", "text": {"body": "Hallo"}}
+    widest = buttons_send(body="x" * 1024, buttons=[("i" * 256, "t" * 20)], header={"type": "text", "text": "h" * 60},
+                          footer={"text": "f" * 60})
+
+    answers = [session.post(url, json=body, timeout=5) for body in (text, buttons_send(), widest,
+                                                                    buttons_send(to="4900"))]
+
+    assert [a.status_code for a in answers] == [200, 200, 200, 200]
+    assert wa.sent_ids == [a.json()["messages"][0]["id"] for a in answers]
+    assert len(set(wa.sent_ids)) == 4
+    assert wa.messages_to("+4917612345678") == [text, buttons_send(), widest]
+    assert wa.buttons_to("+49 176 12345678") == [
+        ("Rechnung erstellen?", [("create", "Erstellen"), ("edit", "Ändern"), ("drop", "Verwerfen")]),
+        ("x" * 1024, [("i" * 256, "t" * 20)])]
+    assert wa.texts_to("4917612345678") == ["Hallo"]
+
+
+@pytest.mark.parametrize(("body", "code", "names"), [
+    (buttons_send(body=""), 131009, "Body text"),
+    (buttons_send(body="x" * 1025), 131009, "Body text"),
+    ({**buttons_send(), "interactive": {k: v for k, v in buttons_send()["interactive"].items() if k != "body"}},
+     100, "interactive['body']"),
+    (buttons_send(buttons=[]), 131009, "Buttons count"),
+    (buttons_send(buttons=[("a", "A"), ("b", "B"), ("c", "C"), ("d", "D")]), 131009, "Buttons count"),
+    (buttons_send(buttons=[("a", "")]), 131009, "Button title"),
+    (buttons_send(buttons=[("a", "t" * 21)]), 131009, "Button title"),
+    (buttons_send(buttons=[("a", "Ja"), ("b", "Ja")]), 131009, "Button title"),
+    (buttons_send(buttons=[("a", "Ja"), ("a", "Nein")]), 131009, "Button id"),
+    (buttons_send(buttons=[("i" * 257, "Ja")]), 131009, "Button id"),
+    (buttons_send(footer={"text": "f" * 61}), 131009, "Footer text"),
+    (buttons_send(header={"type": "text", "text": "h" * 61}), 131009, "Header text"),
+    (buttons_send(type="carousel_of_doom"), 100, "interactive['type']"),
+    (buttons_send(action={"buttons": [{"type": "url", "url": "https://x"}]}), 100, "['buttons'][0]['type']"),
+], ids=["body-empty", "body-long", "body-missing", "no-buttons", "four-buttons", "title-empty", "title-long",
+        "titles-twice", "ids-twice", "id-long", "footer-long", "header-long", "unknown-type", "not-a-reply"])
+def test_whatsapp_refuses_a_reply_button_message_beyond_the_limits(wa: FakeWhatsApp, body: dict[str, Any],
+                                                                    code: int, names: str) -> None:
+    response = requests.post(f"{wa.api_base}/1/messages", json=body, headers={"Authorization": f"Bearer {TOKEN}"},
+                             timeout=5)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert set(error) <= {"message", "type", "code", "error_data", "fbtrace_id"}
+    assert error["type"] == "OAuthException" and error["code"] == code and error["fbtrace_id"]
+    if code == 131009:
+        assert error["message"] == "(#131009) Parameter value is not valid"
+        assert error["error_data"]["messaging_product"] == "whatsapp"
+        assert names in error["error_data"]["details"]
+    else:
+        assert names in error["message"]
+    assert wa.sent == [] and wa.sent_ids == [] and wa.buttons_to(body["to"]) == []
+
+
 # the base server ------------------------------------------------------------------------------------
 def test_keep_alive_with_content_length_and_chunked_bodies(wa: FakeWhatsApp) -> None:
     host, port = wa.url.removeprefix("http://").split(":")

@@ -1,4 +1,4 @@
-"""Graph API client: media download, read receipts with typing indicator, text replies."""
+"""Graph API client: media download, read receipts with typing indicator, text and reply-button messages."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +9,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from whatsapp import GraphError
+from whatsapp.limits import MAX_BODY, MAX_BUTTON_ID, MAX_BUTTON_TITLE, MAX_BUTTONS, MAX_FOOTER, check_buttons
+
+__all__ = ["MAX_BODY", "MAX_BUTTONS", "MAX_BUTTON_ID", "MAX_BUTTON_TITLE", "MAX_FOOTER", "MAX_MEDIA_BYTES",
+           "WhatsAppClient", "build_http_session"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +48,9 @@ class WhatsAppClient:
                 error = response.json().get("error", {})
             except ValueError:
                 error = {}
-            raise GraphError(response.status_code, error.get("code"), str(error.get("message", response.reason)))
+            message = str(error.get("message", response.reason))
+            details = (error.get("error_data") or {}).get("details")  # Meta names the bad field here
+            raise GraphError(response.status_code, error.get("code"), f"{message}: {details}" if details else message)
         data: dict[str, Any] = response.json()
         return data
 
@@ -76,6 +82,21 @@ class WhatsAppClient:
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to.lstrip("+"),
                 "type": "text", "text": {"body": text, "preview_url": preview_url}}
         data = self._post(body)
+        return str(data.get("messages", [{}])[0].get("id", ""))
+
+    def send_buttons(self, to: str, body: str, buttons: list[tuple[str, str]], footer: str | None = None) -> str:
+        """Send an interactive reply-button message, buttons as (id, title); returns the new message id.
+
+        Raises MessageInvalid, before sending, when the message breaks a limit of whatsapp.limits."""
+        check_buttons(body, buttons, footer)
+        interactive: dict[str, Any] = {
+            "type": "button", "body": {"text": body},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": button_id, "title": title}}
+                                   for button_id, title in buttons]}}
+        if footer:
+            interactive["footer"] = {"text": footer}
+        data = self._post({"messaging_product": "whatsapp", "recipient_type": "individual", "to": to.lstrip("+"),
+                           "type": "interactive", "interactive": interactive})
         return str(data.get("messages", [{}])[0].get("id", ""))
 
     def send_code_template(self, to: str, template: str, language: str, code: str) -> str:

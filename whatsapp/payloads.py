@@ -19,6 +19,33 @@ class Text(_Lenient):
     body: str = ""
 
 
+class Context(_Lenient):
+    """The message a reply refers to: a quoted message or the bot message whose button was pressed."""
+
+    from_: str | None = Field(None, alias="from")  # the business's display number for a bot message
+    id: str | None = None
+
+
+class ButtonReply(_Lenient):
+    """A pressed reply button (`button_reply`) or a chosen list row (`list_reply`)."""
+
+    id: str = ""
+    title: str = ""
+
+
+class Interactive(_Lenient):
+    type: str | None = None  # "button_reply" or "list_reply"
+    button_reply: ButtonReply | None = None
+    list_reply: ButtonReply | None = None
+
+
+class QuickReplyButton(_Lenient):
+    """A pressed quick-reply button of a template message (message type "button")."""
+
+    payload: str | None = None
+    text: str | None = None
+
+
 class Message(_Lenient):
     id: str
     type: str = "unknown"
@@ -27,6 +54,9 @@ class Message(_Lenient):
     from_user_id: str | None = None
     audio: Media | None = None
     text: Text | None = None
+    context: Context | None = None
+    interactive: Interactive | None = None
+    button: QuickReplyButton | None = None
 
 
 class Profile(_Lenient):

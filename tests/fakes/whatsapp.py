@@ -10,8 +10,17 @@ error for more than one message per 6 s to a user:
                                       "type": "OAuthException", "code": 131056, "fbtrace_id": "Afake"}},
                    path_contains="/messages")
 
-Injected failures are recorded in `requests` only; `sent`, `read_receipts` and `media_downloads`
-list what was answered successfully.
+Interactive reply-button sends (`"type": "interactive"`, `interactive.type == "button"`) are checked
+against Meta's limits: body text 1-1024 characters, 1-3 buttons of type "reply", a title 1-20
+characters and an id 1-256 characters, titles and ids unique within the message, header text and
+footer text 1-60 characters. A breach answers 400 with Meta's error shape, code 131009 "(#131009)
+Parameter value is not valid" and `error_data.details` naming the field (the body-text and
+button-title details are Meta's own wording); a missing part or an unknown interactive type answers
+code 100 naming the parameter. Other Meta interactive types (list, cta_url, ...) are recorded
+without checks.
+
+Injected failures are recorded in `requests` only; `sent`, `sent_ids`, `read_receipts` and
+`media_downloads` list what was answered successfully.
 """
 from __future__ import annotations
 
@@ -23,11 +32,18 @@ from typing import Any
 
 from tests.fakes.base import LoopbackServer, Recorded, Reply, json_reply
 
+INTERACTIVE_TYPES = ("button", "list", "cta_url", "product", "product_list", "catalog_message", "flow",
+                     "location_request_message")
+MAX_BODY, MAX_BUTTONS, MAX_BUTTON_TITLE, MAX_BUTTON_ID, MAX_HEADER, MAX_FOOTER = 1024, 3, 20, 256, 60, 60
+
 
 def graph_error(status: int, message: str, code: int, error_type: str = "OAuthException",
-                subcode: int | None = None) -> Reply:
-    """A Graph API error reply: `{"error": {"message", "type", "code", ["error_subcode"], "fbtrace_id"}}`."""
+                subcode: int | None = None, details: str | None = None) -> Reply:
+    """A Graph API error reply: `{"error": {"message", "type", "code", ["error_data"], ["error_subcode"],
+    "fbtrace_id"}}`; `details` goes into `error_data` as the Cloud API puts it."""
     error: dict[str, Any] = {"message": message, "type": error_type, "code": code}
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
     if subcode is not None:
         error["error_subcode"] = subcode
     error["fbtrace_id"] = "A" + secrets.token_urlsafe(15)
@@ -53,6 +69,7 @@ class FakeWhatsApp(LoopbackServer):
         self.api_version = api_version
         self.media: dict[str, tuple[bytes, str]] = {}
         self.sent: list[dict[str, Any]] = []
+        self.sent_ids: list[str] = []  # the wamid answered for each entry of `sent`, in the same order
         self.read_receipts: list[dict[str, Any]] = []
         self.media_downloads: list[str] = []
         self._state_lock = threading.Lock()
@@ -71,6 +88,19 @@ class FakeWhatsApp(LoopbackServer):
             sent = list(self.sent)
         return [str(m.get("text", {}).get("body", "")) for m in sent
                 if m.get("type", "text") == "text" and _digits(str(m.get("to", ""))) == _digits(to)]
+
+    def messages_to(self, to: str) -> list[dict[str, Any]]:
+        """Every body sent to `to` (compared by digits), in order."""
+        with self._state_lock:
+            sent = list(self.sent)
+        return [m for m in sent if _digits(str(m.get("to", ""))) == _digits(to)]
+
+    def buttons_to(self, to: str) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Body text and (id, title) pairs of the reply-button messages sent to `to` (compared by digits)."""
+        return [(str(m["interactive"]["body"]["text"]),
+                 [(str(b["reply"]["id"]), str(b["reply"]["title"])) for b in m["interactive"]["action"]["buttons"]])
+                for m in self.messages_to(to)
+                if m.get("type") == "interactive" and m["interactive"].get("type") == "button"]
 
     # dispatch ----------------------------------------------------------------------------------
     def handle(self, request: Recorded) -> Reply:
@@ -132,7 +162,65 @@ class FakeWhatsApp(LoopbackServer):
             return graph_error(400, f"(#100) The parameter {kind} is required.", 100)
         if kind == "text" and not body["text"].get("body"):
             return graph_error(400, "(#100) The parameter text['body'] is required.", 100)
+        if kind == "interactive":
+            refused = _check_interactive(body["interactive"])
+            if refused is not None:
+                return refused
+        wamid = f"wamid.{secrets.token_hex(16).upper()}"
         with self._state_lock:
             self.sent.append(body)
+            self.sent_ids.append(wamid)
         return json_reply(200, {"messaging_product": "whatsapp", "contacts": [{"input": to, "wa_id": _digits(to)}],
-                                "messages": [{"id": f"wamid.{secrets.token_hex(16).upper()}"}]})
+                                "messages": [{"id": wamid}]})
+
+
+def _invalid(details: str) -> Reply:
+    return graph_error(400, "(#131009) Parameter value is not valid", 131009, details=details)
+
+
+def _missing(parameter: str) -> Reply:
+    return graph_error(400, f"(#100) The parameter {parameter} is required.", 100)
+
+
+def _length_invalid(label: str, value: Any, maximum: int) -> Reply | None:
+    if isinstance(value, str) and 1 <= len(value) <= maximum:
+        return None
+    return _invalid(f"{label} length invalid. Min length: 1, Max length: {maximum}")
+
+
+def _check_interactive(interactive: dict[str, Any]) -> Reply | None:
+    """None when the interactive object is acceptable, else the Cloud API's error answer."""
+    kind = interactive.get("type")
+    if kind not in INTERACTIVE_TYPES:
+        return graph_error(400, "(#100) Param interactive['type'] must be one of "
+                           f"{{{', '.join(t.upper() for t in INTERACTIVE_TYPES)}}}", 100)
+    if kind != "button":
+        return None
+    if not isinstance(interactive.get("body"), dict):
+        return _missing("interactive['body']")
+    header, footer = interactive.get("header"), interactive.get("footer")
+    action = interactive.get("action")
+    buttons = action.get("buttons") if isinstance(action, dict) else None
+    if not isinstance(buttons, list):
+        return _missing("interactive['action']['buttons']")
+    replies = []
+    for index, button in enumerate(buttons):
+        if not isinstance(button, dict) or button.get("type") != "reply" or not isinstance(button.get("reply"), dict):
+            return graph_error(400, f"(#100) Param interactive['action']['buttons'][{index}]['type'] must be "
+                               "one of {REPLY} with a reply object", 100)
+        replies.append(button["reply"])
+    refused = _length_invalid("Body text", interactive["body"].get("text"), MAX_BODY)
+    if refused is None and not 1 <= len(replies) <= MAX_BUTTONS:
+        refused = _invalid(f"Buttons count invalid. Min count: 1, Max count: {MAX_BUTTONS}")
+    for reply in replies:
+        refused = (refused or _length_invalid("Button title", reply.get("title"), MAX_BUTTON_TITLE)
+                   or _length_invalid("Button id", reply.get("id"), MAX_BUTTON_ID))
+    if refused is None and len({r["title"] for r in replies}) < len(replies):
+        refused = _invalid("Button title must be unique within the message")
+    if refused is None and len({r["id"] for r in replies}) < len(replies):
+        refused = _invalid("Button id must be unique within the message")
+    if refused is None and isinstance(header, dict) and header.get("type") == "text":
+        refused = _length_invalid("Header text", header.get("text"), MAX_HEADER)
+    if refused is None and footer is not None:
+        refused = _length_invalid("Footer text", footer.get("text") if isinstance(footer, dict) else None, MAX_FOOTER)
+    return refused
