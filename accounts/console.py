@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.otp import MAX_FAILURES, open_challenge
+from accounts.pricelist import delete_price_item, import_price_csv, save_price_item
 from accounts.profiles import check_profile, read_profile
 from accounts.tenants import add_tenant
 from store.audit import record_audit
 from store.crypto import ContentCipher
-from store.models import AuditEntry, InboundMessage, Tenant, utcnow
+from store.models import AuditEntry, InboundMessage, PriceItem, Tenant, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,45 @@ def set_tenant_active(session: Session, actor: str, tenant_id: int, active: bool
     tenant.active = active
     record_audit(session, actor, "tenant_enabled" if active else "tenant_disabled", tenant_id)
     return True
+
+
+def set_auto_issue(session: Session, actor: str, tenant_id: int, auto_issue: bool) -> bool:
+    """Issue invoices at once (no draft first) or not; returns whether anything changed. The account page uses
+    it too, with the tenant as actor."""
+    tenant = session.get_one(Tenant, tenant_id)
+    if tenant.auto_issue == auto_issue:
+        return False
+    tenant.auto_issue = auto_issue
+    record_audit(session, actor, "tenant_updated", tenant_id, fields=["auto_issue"])
+    return True
+
+
+def save_tenant_price(session: Session, actor: str, tenant_id: int, form: Mapping[str, str]) -> PriceItem:
+    """Add or update one price list entry from a form (description, unit, unit_price, vat_rate).
+
+    Raises PriceListError (accounts.price_entries), and then nothing has changed.
+    """
+    session.get_one(Tenant, tenant_id)
+    item = save_price_item(session, tenant_id, form.get("description", ""), form.get("unit", ""),
+                           form.get("unit_price", ""), form.get("vat_rate", ""))
+    record_audit(session, actor, "price_item_saved", tenant_id)
+    return item
+
+
+def delete_tenant_price(session: Session, actor: str, tenant_id: int, item_id: int) -> bool:
+    """Delete one of the tenant's price list entries; False when it has no such entry."""
+    deleted = delete_price_item(session, tenant_id, item_id)
+    if deleted:
+        record_audit(session, actor, "price_item_deleted", tenant_id)
+    return deleted
+
+
+def import_tenant_prices(session: Session, actor: str, tenant_id: int, text: str, replace: bool) -> int:
+    """Import a CSV price list, all or nothing (PriceListError names the bad line); returns the entries read."""
+    session.get_one(Tenant, tenant_id)
+    count = import_price_csv(session, tenant_id, text, replace)
+    record_audit(session, actor, "price_list_imported", tenant_id, entries=count, replace=replace)
+    return count
 
 
 def reset_locked_challenge(session: Session, actor: str, tenant_id: int) -> bool:

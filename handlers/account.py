@@ -1,4 +1,4 @@
-"""The tradesperson's account page: magic-link login, pending invoices, profile, logo, WhatsApp number."""
+"""The tradesperson's account page: magic-link login, pending invoices, profile, price list, logo, WhatsApp number."""
 from __future__ import annotations
 
 import base64
@@ -24,9 +24,12 @@ from accounts.account import (
     save_logo,
     update_profile,
 )
+from accounts.console import set_auto_issue
 from accounts.logos import LogoRejected
 from accounts.onboarding import check_code, send_code
 from accounts.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
+from accounts.price_entries import PriceListError
+from accounts.pricelist import delete_price_item, list_price_items, save_price_item
 from accounts.profiles import PROFILE_FIELDS, ProfileInvalid
 from accounts.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number
 from handlers.download import document_response, finish_download, take_document
@@ -84,7 +87,7 @@ def render_notice_page(page: str, status: int, lang: str | None = None) -> Respo
 
 
 def render_home(status: int = 200, notice: str | None = None, form: dict[str, str] | None = None,
-                **params: Any) -> Response:
+                price_form: dict[str, str] | None = None, **params: Any) -> Response:
     """The account page, or the 'send KONTO' page without a valid login."""
     services = get_services()
     with services.db.session() as db:
@@ -96,6 +99,7 @@ def render_home(status: int = 200, notice: str | None = None, form: dict[str, st
                                invoices=list_pending_invoices(db, tenant.id), notice=notice, params=params,
                                phone=open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac),
                                receipts=list_receipts(db, tenant.id), form=form or read_profile_values(tenant),
+                               prices=list_price_items(db, tenant.id), price_form=price_form or {},
                                pending_number=find_pending_number(db, services.cipher, tenant))
     return Response(html, status=status)
 
@@ -159,7 +163,7 @@ def download_invoice(invoice_id: str) -> BaseResponse:
     with services.db.session() as db:
         tenant = find_logged_in(db)
         invoice = find_downloadable_invoice(db, tenant.id, invoice_id) if tenant else None
-        if invoice is None:
+        if invoice is None or invoice.number is None:  # a draft has no number and is never downloaded here
             return render_notice_page("invoice_gone", 404 if tenant else 403, tenant.language if tenant else None)
         pdf, number = take_document(services, db, invoice), invoice.number
     finish_download(services, invoice_id)
@@ -176,6 +180,41 @@ def change_profile() -> BaseResponse:
     except ProfileInvalid as exc:
         return render_home(422, "profile_invalid", form=request.form.to_dict(), errors=exc.errors)
     return redirect_home("profile_saved")
+
+
+@bp.post("/konto/preise")
+@require_login
+def save_price() -> BaseResponse:
+    """Add a price list entry, or update the one with the same description."""
+    tenant_id: int = g.tenant_id
+    form = {name: request.form.get(name, "")[:400] for name in ("description", "unit", "unit_price", "vat_rate")}
+    try:
+        with get_services().db.session() as db:
+            save_price_item(db, tenant_id, form["description"], form["unit"], form["unit_price"], form["vat_rate"])
+    except PriceListError as exc:
+        return render_home(422, f"price_{exc.field}", price_form=form)
+    return redirect_home("price_saved")
+
+
+@bp.post("/konto/preise/<int:item_id>/loeschen")
+@require_login
+def delete_price(item_id: int) -> BaseResponse:
+    """Only the tenant's own entries: another tenant's id is as unknown as a made-up one."""
+    tenant_id: int = g.tenant_id
+    with get_services().db.session() as db:
+        deleted = delete_price_item(db, tenant_id, item_id)
+    return redirect_home("price_deleted") if deleted else render_home(404, "price_gone")
+
+
+@bp.post("/konto/sofort")
+@require_login
+def change_auto_issue() -> BaseResponse:
+    """Issue invoices at once, without a draft to check first (an unticked checkbox is not sent)."""
+    tenant_id: int = g.tenant_id
+    auto_issue = "auto_issue" in request.form
+    with get_services().db.session() as db:
+        set_auto_issue(db, tenant_id=tenant_id, actor=ACTOR, auto_issue=auto_issue)
+    return redirect_home("auto_issue_on" if auto_issue else "auto_issue_off")
 
 
 @bp.post("/konto/logo")

@@ -1,4 +1,5 @@
-"""Support console: tenant list, create/edit, verification codes, disable/enable, messages, audit log.
+"""Support console: tenant list, create/edit, verification codes, disable/enable, price list and auto-issue,
+messages, audit log.
 
 Registers its routes on handlers.support.bp; staff see states and metadata, never content.
 """
@@ -12,15 +13,20 @@ from werkzeug.wrappers import Response as BaseResponse
 from accounts.account import find_pending_number
 from accounts.console import (
     create_tenant,
+    delete_tenant_price,
     list_audit,
     list_tenants,
     recent_messages,
     reset_locked_challenge,
+    save_tenant_price,
+    set_auto_issue,
     set_tenant_active,
     update_tenant,
 )
 from accounts.onboarding import check_code, send_code
 from accounts.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
+from accounts.price_entries import PriceListError
+from accounts.pricelist import list_price_items
 from accounts.profiles import PROFILE_FIELDS, ProfileInvalid, read_new_profile
 from accounts.tenants import InvalidPhone, PhoneTaken, check_new_number, normalise_phone
 from handlers.support import bp, local_time
@@ -42,6 +48,14 @@ VERIFY_MESSAGES = {
     VerifyOutcome.NUMBER_TAKEN: ("error", "Die neue Nummer gehört inzwischen zu einem anderen Betrieb."),
 }
 PHONE_ERRORS = {InvalidPhone: "invalid", PhoneTaken: "taken"}
+PRICE_ERRORS = {  # PriceListError.field of a form's entry
+    "description": "Bitte eine Bezeichnung angeben (höchstens 200 Zeichen).",
+    "unit": "Bitte eine Einheit aus der Liste wählen.",
+    "unit_price": "Der Preis muss eine Zahl zwischen 0 und 100.000 € sein, z. B. 62,50.",
+    "vat_rate": "Der Umsatzsteuersatz muss 19 %, 7 % oder 0 % sein, oder „wie im Profil“.",
+    "list": "Die Preisliste ist voll: höchstens 500 Einträge.",
+}
+PRICE_FIELDS = ("description", "unit", "unit_price", "vat_rate")
 
 
 @bp.get("/tenants")
@@ -88,8 +102,9 @@ def tenant(tenant_id: int) -> str:
         phone = None if record.offboarded_at else open_phone(services.cipher, record.phone_sealed, record.phone_hmac)
         new_number = find_pending_number(db, services.cipher, record) if phone else None
         receipts = list_receipts(db, tenant_id)
+        prices = list_price_items(db, tenant_id)
     return render_template("support/tenant.html", tenant=record, challenge=challenge, audit=audit, phone=phone,
-                           new_number=new_number, receipts=receipts, max_failures=MAX_FAILURES)
+                           new_number=new_number, receipts=receipts, prices=prices, max_failures=MAX_FAILURES)
 
 
 @bp.get("/tenants/<int:tenant_id>/edit")
@@ -184,6 +199,39 @@ def tenant_enable(tenant_id: int) -> BaseResponse:
         changed = set_tenant_active(db, g.staff_email, tenant_id, True)
     flash("Nummer freigegeben." if changed else "Die Nummer war bereits freigegeben.", "ok")
     return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+@bp.post("/tenants/<int:tenant_id>/auto-issue")
+def tenant_auto_issue(tenant_id: int) -> BaseResponse:
+    auto_issue = "auto_issue" in request.form  # an unticked checkbox is not sent
+    with get_services().db.session() as db:
+        changed = set_auto_issue(db, g.staff_email, tenant_id, auto_issue)
+    flash(("Rechnungen werden sofort erstellt, ohne Entwurf." if auto_issue
+           else "Der Betrieb bekommt zuerst einen Entwurf.") if changed else "Keine Änderungen.", "ok")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id, _anchor="rechnungen"))
+
+
+@bp.post("/tenants/<int:tenant_id>/prices")
+def tenant_save_price(tenant_id: int) -> BaseResponse:
+    form = {name: request.form.get(name, "")[:400] for name in PRICE_FIELDS}
+    try:
+        with get_services().db.session() as db:
+            save_tenant_price(db, g.staff_email, tenant_id, form)
+        flash("Preis gespeichert.", "ok")
+    except PriceListError as exc:
+        flash(f"{PRICE_ERRORS.get(exc.field, str(exc))} Es wurde nichts gespeichert.", "error")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id, _anchor="preise"))
+
+
+@bp.post("/tenants/<int:tenant_id>/prices/delete")
+def tenant_delete_price(tenant_id: int) -> BaseResponse:
+    item_id = request.form.get("item_id", type=int)
+    with get_services().db.session() as db:
+        db.get_one(Tenant, tenant_id)
+        deleted = item_id is not None and delete_tenant_price(db, g.staff_email, tenant_id, item_id)
+    flash("Preis gelöscht." if deleted else "Diesen Eintrag gibt es in der Preisliste nicht (mehr).",
+          "ok" if deleted else "error")
+    return redirect(url_for("support.tenant", tenant_id=tenant_id, _anchor="preise"))
 
 
 @bp.get("/tenants/<int:tenant_id>/messages")

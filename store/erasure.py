@@ -20,6 +20,7 @@ from store.models import (
     MagicLink,
     OtpChallenge,
     OtpSend,
+    PriceItem,
     SenderNotice,
     Tenant,
     utcnow,
@@ -54,7 +55,8 @@ def delete_tenant_content(session: Session, cipher: ContentCipher, tenant_id: in
 
 
 def offboard_tenant(session: Session, cipher: ContentCipher, tenant_id: int) -> DeletionReceipt:
-    """Content, profile, number, logo, codes, links and message metadata; a tombstone keeps the receipts."""
+    """Content, profile, number, logo, price list, codes, links and message metadata; a tombstone keeps the
+    receipts."""
     tenant = session.get_one(Tenant, tenant_id, with_for_update=True)
     counts = shred_tenant_content(session, cipher, tenant_id)
     invoice_ids = select(Invoice.id).where(Invoice.tenant_id == tenant_id)
@@ -65,6 +67,7 @@ def offboard_tenant(session: Session, cipher: ContentCipher, tenant_id: int) -> 
     counts["verification_code"] = execute_count(session, delete(OtpChallenge)
                                                 .where(OtpChallenge.tenant_id == tenant_id))
     counts["login_link"] = execute_count(session, delete(LoginLink).where(LoginLink.tenant_id == tenant_id))
+    counts["price_list"] = execute_count(session, delete(PriceItem).where(PriceItem.tenant_id == tenant_id))
     session.execute(delete(OtpSend).where(OtpSend.phone_hmac == tenant.phone_hmac))
     session.execute(delete(SenderNotice).where(SenderNotice.phone_hmac == tenant.phone_hmac))
     counts["phone_number"] = int(tenant.phone_sealed is not None)

@@ -15,13 +15,22 @@ from sqlalchemy.orm import Session
 from store import ContentGone
 from store.content import open_content
 from store.crypto import ContentCipher
-from store.models import AuditEntry, DeletionReceipt, InboundMessage, Invoice, InvoiceState, Tenant, utcnow
+from store.models import (
+    AuditEntry,
+    DeletionReceipt,
+    InboundMessage,
+    Invoice,
+    InvoiceState,
+    PriceItem,
+    Tenant,
+    utcnow,
+)
 from store.phones import open_phone
 
 PROFILE = ("company", "street", "postal_code", "city", "country", "tax_number", "vat_id", "iban", "bic", "email",
            "business_phone", "hourly_rate", "vat_rate", "small_business", "payment_terms_days", "language",
-           "number_format", "invoice_counter", "vocabulary", "retention_days", "verified", "active", "created_at",
-           "welcomed_at", "last_activity_at")
+           "number_format", "invoice_counter", "vocabulary", "retention_days", "auto_issue", "verified", "active",
+           "created_at", "welcomed_at", "last_activity_at")
 
 
 def to_plain(value: Any) -> Any:
@@ -46,7 +55,7 @@ def describe_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) 
         pdf = open_content(session, cipher, invoice.id, "pdf")
     except ContentGone:
         return entry, None
-    entry["pdf_file"] = f"rechnungen/{invoice.number.replace('/', '-')}.pdf"
+    entry["pdf_file"] = f"rechnungen/{(invoice.number or invoice.id).replace('/', '-')}.pdf"  # a draft: its id
     return entry, pdf
 
 
@@ -73,10 +82,14 @@ def collect_export(session: Session, cipher: ContentCipher, tenant_id: int) -> t
                  "categories": r.categories}
                 for r in session.scalars(select(DeletionReceipt).where(DeletionReceipt.tenant_id == tenant_id)
                                          .order_by(DeletionReceipt.created_at))]
+    prices = [{"description": p.description, "unit": p.unit, "unit_price": str(p.unit_price),
+               "vat_rate": None if p.vat_rate is None else str(p.vat_rate)}
+              for p in session.scalars(select(PriceItem).where(PriceItem.tenant_id == tenant_id)
+                                       .order_by(PriceItem.description, PriceItem.id))]
     audit = [{"created_at": to_plain(a.created_at), "action": a.action}
              for a in session.scalars(select(AuditEntry).where(AuditEntry.tenant_id == tenant_id)
                                       .order_by(AuditEntry.created_at))]
-    document = {"exported_at": to_plain(utcnow()), "profile": profile, "invoices": invoices,
+    document = {"exported_at": to_plain(utcnow()), "profile": profile, "price_list": prices, "invoices": invoices,
                 "drafts": [], "messages": messages, "deletion_receipts": receipts, "support_actions": audit,
                 "not_stored": ["audio", "message texts after processing", "customer data after deletion"]}
     return document, files

@@ -1,4 +1,7 @@
-"""`flask tenant`: register tradespeople, list, edit, disable and enable them, show their message metadata."""
+"""`flask tenant`: register tradespeople, list, edit, disable and enable them, show their message metadata.
+
+The price list commands (`flask tenant prices ...`) are handlers/cli/tenant_prices.py, added here.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -7,27 +10,33 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from accounts.console import list_tenants, recent_messages, set_tenant_active, update_tenant
+from accounts.console import list_tenants, recent_messages, set_auto_issue, set_tenant_active, update_tenant
 from accounts.profiles import ProfileInvalid, read_new_profile
 from accounts.tenants import add_tenant
 from handlers.cli.output import run_action, stamp
+from handlers.cli.tenant_prices import group as prices_group
 from services import get_services
 from store.audit import CLI_ACTOR, record_audit
 
 group = AppGroup("tenant", help="Manage tenants (tradespeople).")
+group.add_command(prices_group)
 
 
-def create_tenant(phone: str, profile: dict[str, Any], verified: bool) -> int:
+def create_tenant(phone: str, profile: dict[str, Any], verified: bool, auto_issue: bool) -> int:
     services = get_services()
     with services.db.session() as session:
-        tenant = add_tenant(session, services.cipher, phone, **profile, verified=verified)
-        record_audit(session, CLI_ACTOR, "tenant_created", tenant.id, verified=verified)
+        tenant = add_tenant(session, services.cipher, phone, **profile, verified=verified, auto_issue=auto_issue)
+        record_audit(session, CLI_ACTOR, "tenant_created", tenant.id, verified=verified, auto_issue=auto_issue)
         return tenant.id
 
 
-def edit_tenant(tenant_id: int, fields: dict[str, Any]) -> list[str]:
+def edit_tenant(tenant_id: int, fields: dict[str, Any], auto_issue: bool | None) -> list[str]:
+    """The profile fields given, then the auto-issue setting when given; one transaction, names what changed."""
     with get_services().db.session() as session:
-        return update_tenant(session, CLI_ACTOR, tenant_id, {k: v for k, v in fields.items() if v is not None})
+        changed = update_tenant(session, CLI_ACTOR, tenant_id, {k: v for k, v in fields.items() if v is not None})
+        if auto_issue is not None and set_auto_issue(session, CLI_ACTOR, tenant_id, auto_issue):
+            changed.append("auto_issue")
+        return changed
 
 
 def toggle_tenant(tenant_id: int, active: bool) -> bool:
@@ -53,7 +62,9 @@ def toggle_tenant(tenant_id: int, active: bool) -> bool:
 @click.option("--language", type=click.Choice(["de", "en"]), default="de", show_default=True)
 @click.option("--small-business/--no-small-business", default=False, help="§19 UStG Kleinunternehmer")
 @click.option("--verified", is_flag=True, help="mark the number as verified (skip the OTP)")
-def tenant_add(phone: str, **profile: object) -> None:
+@click.option("--auto-issue/--no-auto-issue", default=False, show_default=True,
+              help="issue invoices at once, without showing a draft first")
+def tenant_add(phone: str, auto_issue: bool, **profile: object) -> None:
     """Register a tradesperson's business."""
     try:
         clean = read_new_profile(profile)
@@ -62,8 +73,9 @@ def tenant_add(phone: str, **profile: object) -> None:
         hint = " / ".join(f"'{options.get(name, name)}'" for name in exc.errors)
         raise click.BadParameter(str(exc), param_hint=hint) from exc
     verified = bool(profile.get("verified"))
-    tenant_id = run_action(lambda: create_tenant(phone, clean, verified))
-    click.echo(f"tenant {tenant_id} created" + (" (verified)" if verified else ""))
+    tenant_id = run_action(lambda: create_tenant(phone, clean, verified, auto_issue))
+    notes = [note for note, on in (("verified", verified), ("issues at once, no draft", auto_issue)) if on]
+    click.echo(f"tenant {tenant_id} created" + (f" ({', '.join(notes)})" if notes else ""))
 
 
 @group.command("list")
@@ -93,11 +105,12 @@ def tenant_list() -> None:
 @click.option("--payment-terms", "payment_terms_days")
 @click.option("--language", type=click.Choice(["de", "en"]))
 @click.option("--small-business/--no-small-business", default=None)
-def tenant_edit(tenant_id: int, **fields: Any) -> None:
+@click.option("--auto-issue/--no-auto-issue", default=None, help="issue invoices at once, without a draft")
+def tenant_edit(tenant_id: int, auto_issue: bool | None, **fields: Any) -> None:
     """Change profile fields (give only those to change; '' clears an optional one)."""
-    if all(v is None for v in fields.values()):
+    if auto_issue is None and all(v is None for v in fields.values()):
         raise click.UsageError("give at least one field to change")
-    changed = run_action(lambda: edit_tenant(tenant_id, fields))
+    changed = run_action(lambda: edit_tenant(tenant_id, fields, auto_issue))
     click.echo(f"tenant {tenant_id}: " + (f"changed {', '.join(changed)}" if changed else "nothing changed"))
 
 
