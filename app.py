@@ -12,7 +12,18 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFError
 
-from handlers import account, download, export, health, pages, support, support_privacy, support_tenants, webhook
+from handlers import (
+    account,
+    download,
+    export,
+    health,
+    pages,
+    preview,
+    support,
+    support_privacy,
+    support_tenants,
+    webhook,
+)
 from handlers.cli import register_commands
 from handlers.logfilter import install_token_filter
 from handlers.security import csrf, refuse_expired_form
@@ -22,7 +33,7 @@ from store.crypto import generate_master_key
 
 logger = logging.getLogger(__name__)
 
-BLUEPRINTS = (health.bp, webhook.bp, download.bp, pages.bp, support.bp, account.bp, export.bp)
+BLUEPRINTS = (health.bp, webhook.bp, download.bp, preview.bp, pages.bp, support.bp, account.bp, export.bp)
 assert support_privacy and support_tenants  # they add their routes to support.bp
 
 

@@ -1,4 +1,5 @@
-"""The files an invoice is issued as: Factur-X PDF/A-3b with its EN 16931 XML, and XRechnung when asked for."""
+"""The files an invoice is issued as: Factur-X PDF/A-3b with its EN 16931 XML, and XRechnung when asked for;
+a draft's plain preview PDF."""
 from __future__ import annotations
 
 import gc
@@ -21,6 +22,12 @@ def render_e_invoice(doc: InvoiceDocument) -> tuple[bytes, bytes]:
     """(Factur-X PDF/A-3b, its EN 16931 CII XML); RenderFailed if the XML breaks the schema."""
     with paused_gc():
         return build_e_invoice(doc)
+
+
+def render_preview(doc: InvoiceDocument) -> bytes:
+    """A draft's preview (doc.number None: marked ENTWURF, no GiroCode): the plain PDF, no PDF/A-3, no XML."""
+    with paused_gc():
+        return render_invoice_pdf(doc, pdf_variant=None)
 
 
 def render_xrechnung(doc: InvoiceDocument) -> bytes:
@@ -55,6 +62,8 @@ def paused_gc() -> Iterator[None]:
 
 def build_e_invoice(doc: InvoiceDocument) -> tuple[bytes, bytes]:
     """XML, its schema check, the PDF and the embedding (render_e_invoice runs this with the GC paused)."""
+    if doc.number is None:
+        raise RenderFailed("a draft has no e-invoice: issue it first")
     xml = build_cii_xml(doc)
     problems = check_xsd(xml)
     if problems:

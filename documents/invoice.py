@@ -27,7 +27,7 @@ class Seller:
 
 @dataclass(frozen=True)
 class InvoiceDocument:
-    number: str
+    number: str | None  # None: a draft preview (marked ENTWURF, no number, not payable)
     issue_date: dt.date
     service_date: dt.date | None
     due_date: dt.date

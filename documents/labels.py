@@ -59,6 +59,11 @@ LABELS: dict[str, dict[str, str]] = {
                      "von Photovoltaikanlagen).",
         "girocode": "Bezahlen per Banking-App: GiroCode scannen",
         "remittance": "Rechnung {number}",
+        "draft_title": "Rechnungsentwurf",
+        "draft_watermark": "ENTWURF",
+        "draft_note": "Entwurf – keine gültige Rechnung. Die Rechnungsnummer wird erst beim Erstellen vergeben.",
+        "draft_payment": "Bitte überweisen Sie den Gesamtbetrag von {gross} bis zum {due} ohne Abzug auf das unten "
+                         "genannte Konto.",
     },
     "en": {
         "title": "Invoice",
@@ -108,6 +113,11 @@ LABELS: dict[str, dict[str, str]] = {
                      "systems).",
         "girocode": "Pay with your banking app: scan the GiroCode",
         "remittance": "Invoice {number}",
+        "draft_title": "Draft invoice",
+        "draft_watermark": "DRAFT",
+        "draft_note": "Draft – not a valid invoice. The invoice number is assigned when the invoice is issued.",
+        "draft_payment": "Please transfer the total amount of {gross} by {due} without deduction to the account "
+                         "below.",
     },
 }
 

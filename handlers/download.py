@@ -42,6 +42,8 @@ def show(token: str) -> Response:
         if state is not LinkState.VALID or link is None:
             return _gone(state)
         invoice = session.get_one(Invoice, link.invoice_id)
+        if invoice.state is InvoiceState.DRAFT or invoice.number is None:  # a draft is previewed on /e/, never here
+            return _gone(LinkState.UNKNOWN)
         tenant = session.get_one(Tenant, invoice.tenant_id)
         days = retention_days_of(tenant, services.settings.retention_days)
         xml = "xrechnung" if "xrechnung" in list_categories(session, invoice.id) else "xml"
@@ -89,6 +91,8 @@ def download(token: str, category: str = "pdf") -> Response:
         if state is not LinkState.VALID or link is None:
             return _gone(state)
         invoice = session.get_one(Invoice, link.invoice_id)
+        if invoice.state is InvoiceState.DRAFT or invoice.number is None:  # a draft is never downloaded
+            return _gone(LinkState.UNKNOWN)
         if category not in list_categories(session, invoice.id):  # e.g. /xml of an invoice made as XRechnung
             return _gone(LinkState.UNKNOWN)
         document = take_document(services, session, invoice, category)

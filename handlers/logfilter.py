@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_PATH = re.compile(r"(/d/|/konto/login/|/export/)[A-Za-z0-9_\-]+")
+TOKEN_PATH = re.compile(r"(/d/|/e/|/konto/login/|/export/)[A-Za-z0-9_\-]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 # at DEBUG these log request bodies (transcripts, fields) or signed media URLs
 CLIENT_LOGGERS = ("openai", "anthropic", "httpx", "httpcore", "urllib3", "weasyprint.progress")
@@ -15,7 +15,7 @@ def redact(value: object) -> object:
 
 
 class RedactTokens(logging.Filter):
-    """Rewrites /d/<token> and /konto/login/<token> in the message and its arguments (tuple or gunicorn's atom dict)."""
+    """Rewrites link tokens (/d/, /e/, /konto/login/, /export/) in the message and its arguments (tuple or dict)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.msg = redact(record.msg)

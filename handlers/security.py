@@ -11,6 +11,12 @@ FORM_EXPIRED = "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu."
 
 # Pages behind a magic link (download, export): never cached, never indexed, no token in a Referer.
 LINK_PAGE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+# A draft's preview page (/e/<token>): a link page that frames only its own PDF route and is never framed itself.
+PREVIEW_PAGE = {**LINK_PAGE, "X-Frame-Options": "DENY",
+                "Content-Security-Policy": "frame-src 'self'; frame-ancestors 'none'"}
+# The preview PDF itself (/e/<token>/pdf): framed by that page only, never sniffed as anything else.
+PREVIEW_PDF = {**LINK_PAGE, "X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "frame-ancestors 'self'"}
 # The tradesperson's account page: as a link page, and never framed.
 ACCOUNT_PAGE = {**LINK_PAGE, "X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
 # The support console: no caching, framing or sniffing; its CSP (console_csp) carries a per-request nonce.

@@ -21,23 +21,36 @@ class LinkState(str, enum.Enum):
     EXPIRED = "expired"
 
 
-def create_magic_link(session: Session, invoice_id: str, expires_at: dt.datetime) -> str:
-    """Replace any earlier link of the invoice and return the new token (shown once)."""
-    session.execute(delete(MagicLink).where(MagicLink.invoice_id == invoice_id))
+def create_magic_link(session: Session, invoice_id: str, expires_at: dt.datetime, replace: bool = True) -> str:
+    """A new token (shown once); it replaces every earlier link of the invoice unless `replace` is False (a
+    draft's previews: each message that showed the draft keeps a working link until the draft is decided)."""
+    if replace:
+        session.execute(delete(MagicLink).where(MagicLink.invoice_id == invoice_id))
     token = secrets.token_urlsafe(32)
     session.add(MagicLink(token_hash=hash_token(token), invoice_id=invoice_id, expires_at=expires_at))
     return token
 
 
-def find_link(session: Session, token: str) -> tuple[LinkState, MagicLink | None]:
-    """Look a token up by its hash; an expired or used link, or gone content, is EXPIRED."""
+def find_link(session: Session, token: str, draft: bool = False) -> tuple[LinkState, MagicLink | None]:
+    """Look a token up by its hash; an expired or used link, or gone content, is EXPIRED.
+
+    Download links (draft=False) and draft previews (draft=True) never stand in for each other: a link to a draft
+    (or to a discarded one, which never got a number) is UNKNOWN as a download link; as a preview link, one whose
+    invoice is no longer a draft (issued or discarded) is EXPIRED.
+    """
     if not token or len(token) > 100:
         return LinkState.UNKNOWN, None
     link = session.scalar(select(MagicLink).where(MagicLink.token_hash == hash_token(token)))
     if link is None:
         return LinkState.UNKNOWN, None
     invoice = session.get(Invoice, link.invoice_id)
-    if link.used_at or link.expires_at <= utcnow() or invoice is None or invoice.state is InvoiceState.DELETED:
+    if not draft and invoice is not None and (invoice.state is InvoiceState.DRAFT or invoice.number is None):
+        return LinkState.UNKNOWN, None
+    if draft:
+        gone = invoice is None or invoice.state is not InvoiceState.DRAFT
+    else:
+        gone = invoice is None or invoice.state is InvoiceState.DELETED
+    if link.used_at or link.expires_at <= utcnow() or gone:
         return LinkState.EXPIRED, link
     return LinkState.VALID, link
 

@@ -50,12 +50,16 @@ def build_context(doc: InvoiceDocument) -> dict[str, Any]:
     language = language_of(doc)
     t, seller, totals = LABELS[language], doc.seller, doc.totals
     address = build_address(doc.customer, seller.country, LOCALES[language])
-    girocode = render_girocode_uri(seller.company, seller.iban, totals.gross,
-                                   t["remittance"].format(number=doc.number), seller.bic)
+    draft = doc.number is None
+    # A draft must not be payable: no GiroCode (and no number to quote as the payment reference).
+    girocode = None if draft else render_girocode_uri(seller.company, seller.iban, totals.gross,
+                                                      t["remittance"].format(number=doc.number), seller.bic)
     standard = totals.tax_mode is TaxMode.STANDARD
     return {
         "doc": doc,
         "t": t,
+        "draft": draft,
+        "title": t["draft_title"] if draft else f"{t['title']} {doc.number}",
         "units": UNITS[language],
         "locale": LOCALES[language],
         "lang": language,
@@ -103,14 +107,15 @@ def css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ") + '"'
 
 
-def render_invoice_pdf(doc: InvoiceDocument) -> bytes:
-    """The invoice as PDF/A-3b bytes; RenderFailed when WeasyPrint fails (resources are local files only)."""
+def render_invoice_pdf(doc: InvoiceDocument, pdf_variant: str | None = PDF_VARIANT) -> bytes:
+    """The invoice as PDF/A-3b bytes (a plain PDF with pdf_variant=None, for a draft's preview); RenderFailed when
+    WeasyPrint fails (resources are local files only)."""
     html = render_invoice_html(doc)
     fetcher = URLFetcher(allowed_protocols=("file", "data"), fail_on_errors=True)
     try:
         stylesheets = [load_stylesheet(TEMPLATES), load_page_label_stylesheet(language_of(doc))]
         pdf = InvoiceHTML(html, TEMPLATES.as_uri() + "/", fetcher).write_pdf(
-            stylesheets=stylesheets, font_config=get_font_configuration(), pdf_variant=PDF_VARIANT)
+            stylesheets=stylesheets, font_config=get_font_configuration(), pdf_variant=pdf_variant)
     except (FatalURLFetchingError, OSError, ValueError, RuntimeError) as exc:
         logger.warning("invoice PDF rendering failed: %s", type(exc).__name__)
         raise RenderFailed(f"PDF rendering failed: {type(exc).__name__}") from exc
