@@ -54,7 +54,7 @@ def list_pending_invoices(session: Session, tenant_id: int, now: dt.datetime | N
                            .join(DataKey, DataKey.invoice_id == Invoice.id).outerjoin(MagicLink, link)
                            .where(Invoice.tenant_id == tenant_id, Invoice.state == InvoiceState.ISSUED)
                            .order_by(Invoice.created_at.desc()))
-    return [PendingInvoice(*row) for row in rows]
+    return [PendingInvoice(row.id, row.number or "", row.created_at, row.expires_at) for row in rows]
 
 
 def find_downloadable_invoice(session: Session, tenant_id: int, invoice_id: str) -> Invoice | None:
@@ -63,7 +63,7 @@ def find_downloadable_invoice(session: Session, tenant_id: int, invoice_id: str)
         return None
     return session.scalar(select(Invoice).join(DataKey, DataKey.invoice_id == Invoice.id)
                           .where(Invoice.id == invoice_id, Invoice.tenant_id == tenant_id,
-                                 Invoice.state != InvoiceState.DELETED))
+                                 Invoice.state.in_([InvoiceState.ISSUED, InvoiceState.DOWNLOADED])))
 
 
 def find_pending_number(session: Session, cipher: ContentCipher, tenant: Tenant) -> str | None:

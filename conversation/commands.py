@@ -1,4 +1,5 @@
-"""Text messages: a typed code, KONTO/ACCOUNT, DATEN/EXPORT, LÖSCHEN/DELETE with JA/NEIN, else a usage hint."""
+"""Text messages: a typed code, the commands (HILFE, STATUS, ABBRECHEN, OK, KONTO, DATEN, LÖSCHEN with JA/NEIN),
+else words for a draft (a job, or a correction of an open draft), or the help for a short unknown text."""
 from __future__ import annotations
 
 import datetime as dt
@@ -6,9 +7,12 @@ import re
 
 from accounts.onboarding import check_code
 from accounts.otp import VerifyOutcome
+from conversation.choices import discard_chosen, send_status
+from conversation.drafting import issue_chosen, take_words
 from conversation.mail import send_mail
 from conversation.replies import Claimed, reply
 from conversation.texts import render_text
+from documents.drafts import list_open_drafts
 from services import Services
 from store.links import create_login_link
 from store.models import Outcome, Tenant, utcnow
@@ -18,7 +22,11 @@ CODE = re.compile(r"^\s*(\d{3})\s?(\d{3})\s*$")
 ACCOUNT_COMMANDS = {"KONTO", "ACCOUNT"}
 EXPORT_COMMANDS = {"DATEN", "EXPORT"}
 DELETE_COMMANDS = {"LÖSCHEN", "LOESCHEN", "LOSCHEN", "DELETE"}
-YES, NO = {"JA", "YES", "J", "Y"}, {"NEIN", "NO", "N"}
+HELP_COMMANDS = {"HILFE", "HELP", "?"}
+STATUS_COMMANDS = {"STATUS"}
+CANCEL_COMMANDS = {"ABBRECHEN", "CANCEL", "STOPP", "STOP"}
+YES, NO = {"JA", "YES", "J", "Y", "OK", "OKAY"}, {"NEIN", "NO", "N"}
+SHORT_TEXT_WORDS = 4  # outside a draft, a text this short is no job: it gets the help
 CONFIRM_WINDOW = dt.timedelta(minutes=10)
 CODE_REPLIES = {VerifyOutcome.WRONG: "code_wrong", VerifyOutcome.EXPIRED: "code_expired",
                 VerifyOutcome.LOCKED: "code_locked", VerifyOutcome.NO_CHALLENGE: "no_challenge",
@@ -45,10 +53,33 @@ def answer_text(services: Services, claimed: Claimed) -> Outcome:
         link = create_export_link(services.db, services.settings, claimed.tenant_id)
         reply(services, claimed, "export_link", link=link, hours=services.settings.export_hours)
         return Outcome.EXPORT_LINK_SENT
-    if command in DELETE_COMMANDS or command in YES | NO:
+    if command in DELETE_COMMANDS or (command in YES | NO and deletion_asked(services, claimed.tenant_id)):
         return answer_deletion(services, claimed, command)
-    reply(services, claimed, "hint")
-    return Outcome.HINT_SENT
+    if command in HELP_COMMANDS:
+        reply(services, claimed, "help")
+        return Outcome.HELP_SENT
+    if command in STATUS_COMMANDS:
+        return send_status(services, claimed)
+    if command in CANCEL_COMMANDS:
+        return discard_chosen(services, claimed)
+    if command in YES:
+        return issue_chosen(services, claimed)
+    if len(text.split()) < SHORT_TEXT_WORDS and not has_open_draft(services, claimed.tenant_id):
+        reply(services, claimed, "help")
+        return Outcome.HELP_SENT
+    return take_words(services, claimed, text)
+
+
+def deletion_asked(services: Services, tenant_id: int) -> bool:
+    """LÖSCHEN was sent in the last ten minutes: JA/NEIN answer it."""
+    with services.db.session() as session:
+        asked_at = session.get_one(Tenant, tenant_id).delete_requested_at
+    return asked_at is not None and asked_at > utcnow() - CONFIRM_WINDOW
+
+
+def has_open_draft(services: Services, tenant_id: int) -> bool:
+    with services.db.session() as session:
+        return bool(list_open_drafts(session, tenant_id))
 
 
 def answer_deletion(services: Services, claimed: Claimed, command: str) -> Outcome:
@@ -62,8 +93,8 @@ def answer_deletion(services: Services, claimed: Claimed, command: str) -> Outco
         reply(services, claimed, "delete_confirm")
         return Outcome.DELETION_ASKED
     if not asked:
-        reply(services, claimed, "hint")
-        return Outcome.HINT_SENT
+        reply(services, claimed, "help")
+        return Outcome.HELP_SENT
     if command in NO:
         reply(services, claimed, "delete_cancelled")
         return Outcome.DELETION_CANCELLED

@@ -24,14 +24,31 @@ def classify(message: Message) -> MessageKind:
         return MessageKind.VOICE if message.audio.voice else MessageKind.AUDIO
     if message.type == "text":
         return MessageKind.TEXT
+    if pressed_button(message) is not None:
+        return MessageKind.BUTTON
     return MessageKind.OTHER
 
 
+def pressed_button(message: Message) -> str | None:
+    """The id of a pressed reply button (interactive button_reply), or a template quick reply's payload."""
+    if message.type == "interactive" and message.interactive and message.interactive.button_reply:
+        return message.interactive.button_reply.id
+    if message.type == "button" and message.button:
+        return message.button.payload
+    return None
+
+
 def seal_envelope(cipher: ContentCipher, message: Message, kind: MessageKind) -> bytes:
-    """The message id (it encodes the sender's number) and any text, sealed until the job is done."""
+    """The message id (it encodes the sender's number), any text, the pressed button and the quoted message's id,
+    sealed until the job is done."""
     envelope = {"wamid": message.id}
     if kind is MessageKind.TEXT and message.text:
         envelope["text"] = message.text.body
+    button = pressed_button(message) if kind is MessageKind.BUTTON else None
+    if button:
+        envelope["button"] = button
+    if message.context and message.context.id:
+        envelope["context"] = message.context.id
     return cipher.seal_field(json.dumps(envelope), f"inbound/{cipher.pseudonym(message.id)}")
 
 
@@ -72,7 +89,7 @@ class Accepted:
     """What a webhook body left to do: new message rows to process, notices due; counts for the answer."""
 
     messages: int
-    new_ids: list[int]
+    new_ids: list[tuple[int, int]]  # (inbound message id, tenant id) in arrival order
     notices: list[str]
     statuses: int
 
@@ -82,7 +99,7 @@ def accept_webhook(services: Services, body: WebhookBody) -> Accepted:
     incoming = iter_incoming(body)
     rows: list[dict[str, Any]] = []
     notices: list[str] = []
-    new: list[int] = []
+    new: list[tuple[int, int]] = []
     if incoming:
         with services.db.session() as session:
             insert = dialect_insert(session)
@@ -101,6 +118,7 @@ def accept_webhook(services: Services, body: WebhookBody) -> Accepted:
                 })
             if rows:
                 stmt = insert(InboundMessage).values(rows).on_conflict_do_nothing(index_elements=["wa_message_hmac"])
-                new = list(session.scalars(stmt.returning(InboundMessage.id)))
+                returned = session.execute(stmt.returning(InboundMessage.id, InboundMessage.tenant_id))
+                new = sorted((row.id, row.tenant_id) for row in returned)  # ids grow in arrival order
     statuses = sum(len(c.value.statuses) for e in body.entry for c in e.changes)
     return Accepted(len(incoming), new, notices, statuses)

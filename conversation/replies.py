@@ -27,6 +27,9 @@ class Claimed:
     hourly_rate: Any
     verified: bool
     text: str | None
+    quoted: str | None = None  # the id of the bot message this one replies to (WhatsApp's context.id)
+    button: str | None = None  # the id of the pressed reply button
+    auto_issue: bool = False  # the tenant issues at once, without a draft
 
 
 def reply(services: Services, claimed: Claimed, key: str, **values: object) -> None:
@@ -39,3 +42,9 @@ def send_invoice_ready(services: Services, claimed: Claimed, number: str, custom
     locale = LOCALES.get(claimed.language, LOCALES["de"])
     reply(services, claimed, "invoice_ready", number=number, customer=customer, gross=format_money(gross, locale),
           link=services.settings.public_url(f"/d/{token}"), days=services.settings.link_days)
+
+
+def send_draft_message(services: Services, claimed: Claimed, body: str, buttons: list[tuple[str, str]]) -> str:
+    """A reply-button message; returns its WhatsApp id (a reply quoting it targets the draft)."""
+    return services.whatsapp.send_buttons(claimed.phone, body, buttons,
+                                          footer=render_text("draft_footer", claimed.language))

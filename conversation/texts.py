@@ -1,31 +1,26 @@
 """WhatsApp reply texts: German by default, English per tenant."""
 from __future__ import annotations
 
+from conversation.draft_texts import DRAFT_TEXTS
+
 TEXTS: dict[str, dict[str, str]] = {
     "de": {
         "invoice_ready": "✅ Rechnung {number} für {customer} über {gross} ist fertig:\n{link}\n\n"
                          "Der Link gilt {days} Tage. Nach dem Herunterladen löschen wir alle Inhalte.",
-        "nothing_invoiceable": "Ich habe in deiner Sprachnachricht keinen Auftrag gefunden, aus dem ich eine "
+        "nothing_invoiceable": "Ich habe in deiner Nachricht keinen Auftrag gefunden, aus dem ich eine "
                                "Rechnung machen kann. Sag mir bitte: für wen (Name und Adresse), was du gemacht "
                                "hast, wie viele Stunden und welches Material zu welchem Preis. Beispiel: "
                                "„Rechnung für Thomas Müller, Lindenstraße 12, 50674 Köln. Drei Stunden Arbeit, "
                                "ein Waschbecken für 129 Euro.“",
-        "price_missing": "Mir fehlt noch der Preis für: {items}. Schick mir bitte die Sprachnachricht noch einmal "
-                         "mit den Preisen, dann mache ich die Rechnung.",
-        "vat_id_missing": "Für eine Rechnung mit Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG) "
-                          "brauche ich die USt-IdNr. von {customer}. Schick mir die Sprachnachricht bitte noch "
-                          "einmal mit der USt-IdNr.",
-        "xrechnung_gaps": "Du hast für {customer} eine Leitweg-ID genannt, also mache ich die Rechnung als "
-                          "XRechnung für öffentliche Auftraggeber. Dafür fehlt noch:\n{gaps}\n"
-                          "Schick mir die Sprachnachricht danach bitte noch einmal.",
+
+
+
         "gap_seller_phone": "• deine Telefonnummer im Profil (schreib „KONTO“ und trag sie dort ein)",
         "gap_buyer_address": "• Postleitzahl und Ort von {customer}",
         "gap_leitweg_id": "• eine gültige Leitweg-ID: bei „{leitweg_id}“ passen die Prüfziffern nicht",
         "apology": "Entschuldige, bei deiner Sprachnachricht ist etwas schiefgegangen und ich konnte keine Rechnung "
                    "erstellen. Bitte schick sie in ein paar Minuten noch einmal.",
-        "hint": "Schick mir eine Sprachnachricht nach dem Auftrag: Kunde mit Adresse, was gemacht wurde, Stunden, "
-                "Material und Preise. Ich mache daraus die Rechnung. Mit „KONTO“ bekommst du einen Link zu "
-                "deinem Konto, mit „DATEN“ alle deine Daten, mit „LÖSCHEN“ löschst du alle Inhalte.",
+
         "welcome": "Willkommen! Deine Nummer ist bestätigt. 🎉\n\n"
                    "Hinweis: Deine Sprachnachrichten verarbeitet ein automatisiertes KI-System (Spracherkennung "
                    "und Sprachmodell), das daraus Rechnungen erstellt.\n"
@@ -57,25 +52,19 @@ TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "invoice_ready": "✅ Invoice {number} for {customer}, {gross}, is ready:\n{link}\n\n"
                          "The link is valid for {days} days. Once downloaded, all content is deleted.",
-        "nothing_invoiceable": "I could not find a job to invoice in your voice note. Please tell me: for whom "
+        "nothing_invoiceable": "I could not find a job to invoice in your message. Please tell me: for whom "
                                "(name and address), what you did, how many hours and which materials at what "
                                "price. Example: \"Invoice for John Carter, 21 Baker Street, 10115 Berlin. Three "
                                "hours of labour, one radiator valve for 34 euros.\"",
-        "price_missing": "I still need the price for: {items}. Please send the voice note again with the prices "
-                         "and I will make the invoice.",
-        "vat_id_missing": "For a reverse-charge invoice (§ 13b UStG) I need the VAT ID of {customer}. Please send "
-                          "the voice note again including the VAT ID.",
-        "xrechnung_gaps": "You gave a Leitweg-ID for {customer}, so I will make the invoice as an XRechnung for "
-                          "public-sector customers. For that I still need:\n{gaps}\n"
-                          "Please send the voice note again afterwards.",
+
+
+
         "gap_seller_phone": "• your phone number in your profile (write \"ACCOUNT\" and add it there)",
         "gap_buyer_address": "• the postal code and city of {customer}",
         "gap_leitweg_id": "• a valid Leitweg-ID: the check digits of \"{leitweg_id}\" do not match",
         "apology": "Sorry, something went wrong with your voice note and I could not make an invoice. Please "
                    "send it again in a few minutes.",
-        "hint": "Send me a voice note after the job: customer with address, what was done, hours, materials and "
-                "prices. I will turn it into an invoice. Send \"ACCOUNT\" for a link to your account, "
-                "\"EXPORT\" for all your data, \"DELETE\" to delete all content.",
+
         "welcome": "Welcome! Your number is verified. 🎉\n\n"
                    "Note: your voice notes are processed by an automated AI system (speech recognition and a "
                    "language model) that makes invoices from them.\n"
@@ -111,6 +100,10 @@ SENDER_NOTICE = (
     "Hello! This number is not enabled for Sprachrechnung yet. Please contact {support} to verify your number "
     "with a code. Your message was not processed."
 )
+
+
+for _language, _texts in DRAFT_TEXTS.items():
+    TEXTS[_language].update(_texts)
 
 
 def render_text(key: str, language: str, **values: object) -> str:

@@ -15,3 +15,12 @@ class PriceMissing(DocumentError):
 
 class RenderFailed(DocumentError):
     """The PDF could not be rendered."""
+
+
+class DraftDecided(DocumentError):
+    """The draft was issued or discarded already."""
+
+    def __init__(self, draft_id: str, state: str) -> None:
+        super().__init__(f"draft {draft_id} is {state}")
+        self.draft_id = draft_id
+        self.state = state

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 
 from documents import PriceMissing
-from extraction.models import InvoiceFields, Item, ItemKind
+from extraction.models import CatalogueEntry, InvoiceFields, Item, ItemKind
 
 CENT = Decimal("0.01")
 PRICE_PLACES = Decimal("0.0001")  # unit prices in the e-invoice
@@ -79,19 +79,41 @@ class Totals:
         return self.net + self.vat
 
 
-def fill_prices(fields: InvoiceFields, hourly_rate: Decimal | None) -> InvoiceFields:
-    """Fill missing labour prices from the tenant's hourly rate; raise PriceMissing for the rest."""
+@dataclass(frozen=True)
+class Filled:
+    """Fields with the prices the tenant's defaults give; what came from the price list; what is still unpriced."""
+
+    fields: InvoiceFields
+    from_catalogue: list[str]
+    missing: list[str]
+
+
+def match_entry(item: Item, catalogue: list[CatalogueEntry]) -> CatalogueEntry | None:
+    """The price-list entry an item names (same unit; one name contains the other), the longest name first."""
+    name = item.description.casefold()
+    found = [e for e in catalogue if e.unit == item.unit
+             and (e.description.casefold() in name or name in e.description.casefold())]
+    return max(found, key=lambda e: len(e.description), default=None)
+
+
+def fill_prices(fields: InvoiceFields, hourly_rate: Decimal | None,
+                catalogue: list[CatalogueEntry] | None = None) -> Filled:
+    """Fill unsaid prices from the price list, then labour hours from the hourly rate; list what stays unpriced."""
     items: list[Item] = []
+    from_catalogue: list[str] = []
     missing: list[str] = []
     for item in fields.items:
+        entry = match_entry(item, catalogue or []) if item.unit_price is None else None
+        if entry is not None:
+            item = item.model_copy(update={"unit_price": entry.unit_price,
+                                           "vat_rate": item.vat_rate if item.vat_rate is not None else entry.vat_rate})
+            from_catalogue.append(item.description)
         if item.unit_price is None and item.kind == ItemKind.LABOR and item.unit.value == "h" and hourly_rate:
             item = item.model_copy(update={"unit_price": hourly_rate})
         if item.unit_price is None:
             missing.append(item.description)
         items.append(item)
-    if missing:
-        raise PriceMissing(missing)
-    return fields.model_copy(update={"items": items})
+    return Filled(fields.model_copy(update={"items": items}), from_catalogue, missing)
 
 
 def _item_rate(item: Item, default_rate: Decimal, tax_mode: TaxMode) -> Decimal:

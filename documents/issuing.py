@@ -4,22 +4,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from documents import DraftDecided
 from documents.amounts import TaxMode, Totals, compute_totals
+from documents.drafts import open_draft
 from documents.einvoice.xrechnung import Gap, find_xrechnung_gaps
 from documents.files import render_documents
 from documents.invoice import InvoiceDocument, Seller
 from documents.numbering import claim_next_number, format_invoice_number
 from extraction.models import InvoiceFields
 from settings import Settings
-from store.content import retention_days_of, seal_contents
+from store.content import rekey_contents, retention_days_of
 from store.crypto import ContentCipher
 from store.links import create_magic_link
-from store.models import Invoice, Tenant, utcnow
+from store.models import Invoice, InvoiceState, Tenant, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,7 @@ class IssuedInvoice:
     token: str
     gross: Decimal
     customer_name: str
+    stale_keys: list[str] = field(default_factory=list)  # key files of the draft: destroy after the commit
 
 
 def tax_mode_for(tenant: Tenant, fields: InvoiceFields) -> TaxMode:
@@ -39,7 +42,7 @@ def tax_mode_for(tenant: Tenant, fields: InvoiceFields) -> TaxMode:
     return TaxMode.REVERSE_CHARGE if fields.reverse_charge else TaxMode.STANDARD
 
 
-def build_document(tenant: Tenant, fields: InvoiceFields, totals: Totals, number: str,
+def build_document(tenant: Tenant, fields: InvoiceFields, totals: Totals, number: str | None,
                    issue_date: dt.date) -> InvoiceDocument:
     assert fields.customer is not None
     seller = Seller(company=tenant.company, street=tenant.street, postal_code=tenant.postal_code, city=tenant.city,
@@ -60,33 +63,50 @@ def find_xrechnung_gaps_of(session: Session, tenant_id: int, fields: InvoiceFiel
 
 
 def link_expiry(settings: Settings, invoice: Invoice) -> dt.datetime:
-    """Seven days (LINK_DAYS) or the end of retention, whichever comes first."""
-    return min(invoice.created_at + dt.timedelta(days=settings.link_days), invoice.expires_at)
+    """Seven days (LINK_DAYS) from issuing or the end of retention, whichever comes first."""
+    return min((invoice.issued_at or invoice.created_at) + dt.timedelta(days=settings.link_days), invoice.expires_at)
+
+
+def issue_draft(session: Session, cipher: ContentCipher, settings: Settings, draft_id: str,
+                issue_date: dt.date) -> IssuedInvoice:
+    """Number the draft and render its files in the caller's transaction; DraftDecided when it is not open.
+    The draft's old key files are returned in `stale_keys`: destroy them after the commit."""
+    invoice = session.get_one(Invoice, draft_id, with_for_update=True)
+    if invoice.state is not InvoiceState.DRAFT:
+        raise DraftDecided(draft_id, invoice.state.value)
+    draft = open_draft(session, cipher, draft_id)
+    return finish_issue(session, cipher, settings, invoice, draft.words, draft.fields, issue_date)
 
 
 def issue_invoice(session: Session, cipher: ContentCipher, settings: Settings, tenant_id: int,
                   inbound_id: int | None, transcript: str, fields: InvoiceFields, issue_date: dt.date) -> IssuedInvoice:
-    """Number, files, sealed content and link in the caller's transaction: a failed render rolls it all back."""
-    counter = claim_next_number(session, tenant_id)
-    tenant = session.get_one(Tenant, tenant_id)
+    """Issue at once, without a draft (the tenant's auto-issue setting)."""
+    invoice = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, created_at=utcnow(), expires_at=utcnow())
+    session.add(invoice)
+    session.flush()
+    return finish_issue(session, cipher, settings, invoice, transcript, fields, issue_date)
+
+
+def finish_issue(session: Session, cipher: ContentCipher, settings: Settings, invoice: Invoice, transcript: str,
+                 fields: InvoiceFields, issue_date: dt.date) -> IssuedInvoice:
+    """Number, files, sealed content and link: a failed render rolls it all back with the caller's transaction."""
+    counter = claim_next_number(session, invoice.tenant_id)
+    tenant = session.get_one(Tenant, invoice.tenant_id)
     totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
     number = format_invoice_number(tenant.number_format, counter, issue_date)
     documents = render_documents(build_document(tenant, fields, totals, number, issue_date))
     now = utcnow()
-    expires_at = now + dt.timedelta(days=retention_days_of(tenant, settings.retention_days))
-    invoice = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, number=number, created_at=now,
-                      expires_at=expires_at)
-    session.add(invoice)
-    session.flush()
-    seal_contents(session, cipher, invoice.id, expires_at, {
+    invoice.number, invoice.state, invoice.issued_at = number, InvoiceState.ISSUED, now
+    invoice.expires_at = now + dt.timedelta(days=retention_days_of(tenant, settings.retention_days))
+    stale = rekey_contents(session, cipher, invoice.id, invoice.expires_at, {
         "transcript": transcript.encode(),
         "fields": fields.model_dump_json().encode(),
         **documents,
     })
-    token = create_magic_link(session, invoice.id, link_expiry(settings, invoice))
+    token = create_magic_link(session, invoice.id, link_expiry(settings, invoice))  # draft previews end here
     logger.info("invoice %s rendered (%s)", invoice.id, ", ".join(sorted(documents)))
     assert fields.customer is not None
-    return IssuedInvoice(invoice.id, number, token, totals.gross, fields.customer.name)
+    return IssuedInvoice(invoice.id, number, token, totals.gross, fields.customer.name, stale)
 
 
 def summary_of(fields_json: bytes, tenant: Tenant) -> tuple[Decimal, str]:

@@ -36,6 +36,30 @@ def seal_contents(session: Session, cipher: ContentCipher, invoice_id: str, expi
         session.add(SealedContent(invoice_id=invoice_id, category=category, ciphertext=sealed))
 
 
+def reseal_contents(session: Session, cipher: ContentCipher, invoice_id: str, contents: dict[str, bytes]) -> None:
+    """Replace some categories under the existing data key (a draft's revision)."""
+    key_row = session.get(DataKey, invoice_id)
+    if key_row is None:
+        raise ContentGone(invoice_id)
+    data_key = cipher.unwrap(key_row.wrapped_key, invoice_id, key_row.key_ref)
+    for category, plaintext in contents.items():
+        sealed = cipher.seal(data_key, plaintext, f"{invoice_id}/{category}")
+        session.merge(SealedContent(invoice_id=invoice_id, category=category, ciphertext=sealed))
+
+
+def rekey_contents(session: Session, cipher: ContentCipher, invoice_id: str, expires_at: dt.datetime,
+                   contents: dict[str, bytes]) -> list[str]:
+    """Seal `contents` under a new data key whose key file expires at `expires_at`. Returns the old key files'
+    refs: destroy them after the commit (a rollback still needs them; their own expiry destroys them anyway)."""
+    old_refs = [ref for ref in session.scalars(select(DataKey.key_ref).where(DataKey.invoice_id == invoice_id)) if ref]
+    session.execute(delete(SealedContent).where(SealedContent.invoice_id == invoice_id))
+    session.execute(delete(DataKey).where(DataKey.invoice_id == invoice_id))
+    session.flush()
+    seal_contents(session, cipher, invoice_id, expires_at, contents)
+    new_ref = session.get_one(DataKey, invoice_id).key_ref
+    return [ref for ref in old_refs if ref != new_ref]  # the same expiry hour names the same file, now rewritten
+
+
 def list_categories(session: Session, invoice_id: str) -> set[str]:
     """Which content categories an invoice still holds (metadata only, nothing is decrypted)."""
     return set(session.scalars(select(SealedContent.category).where(SealedContent.invoice_id == invoice_id)))
@@ -64,7 +88,7 @@ def shred_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) -> 
     counts["key_file"] = files
     session.execute(delete(SealedContent).where(SealedContent.invoice_id == invoice.id))
     if invoice.state is not InvoiceState.DELETED:
-        counts["invoice"] = 1
+        counts["draft" if invoice.state is InvoiceState.DRAFT else "invoice"] = 1
     invoice.state = InvoiceState.DELETED
     invoice.deleted_at = invoice.deleted_at or utcnow()
     return counts
@@ -85,7 +109,7 @@ def delete_invoice_content(session: Session, cipher: ContentCipher, invoice: Inv
                            trigger: DeletionTrigger) -> DeletionReceipt | None:
     """Shred one invoice's content and write a receipt; None if nothing was left."""
     counts = shred_invoice(session, cipher, invoice)
-    if not (counts["data_key"] or counts["key_file"] or counts["pdf"]):
+    if not (counts["data_key"] or counts["key_file"] or counts["pdf"] or counts["fields"]):
         return None
     return write_receipt(session, invoice.tenant_id, trigger, counts)
 

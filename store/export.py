@@ -55,8 +55,20 @@ def describe_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) 
         pdf = open_content(session, cipher, invoice.id, "pdf")
     except ContentGone:
         return entry, None
-    entry["pdf_file"] = f"rechnungen/{(invoice.number or invoice.id).replace('/', '-')}.pdf"  # a draft: its id
+    entry["pdf_file"] = f"rechnungen/{(invoice.number or invoice.id).replace('/', '-')}.pdf"
     return entry, pdf
+
+
+def describe_draft(session: Session, cipher: ContentCipher, draft: Invoice) -> dict[str, Any]:
+    """An open draft: when it was made and last shown, its fields and the words that made and corrected it."""
+    entry: dict[str, Any] = {"created_at": to_plain(draft.created_at), "last_shown_at": to_plain(draft.shown_at),
+                             "content_deleted_by": to_plain(draft.expires_at)}
+    try:
+        entry["fields"] = json.loads(open_content(session, cipher, draft.id, "fields"))
+        entry["transcript"] = open_content(session, cipher, draft.id, "transcript").decode()
+    except ContentGone:
+        pass
+    return entry
 
 
 def collect_export(session: Session, cipher: ContentCipher, tenant_id: int) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -68,8 +80,13 @@ def collect_export(session: Session, cipher: ContentCipher, tenant_id: int) -> t
     if tenant.logo:
         files["logo" + (".png" if tenant.logo_mime == "image/png" else ".jpg")] = tenant.logo
         profile["logo_sha256"] = hashlib.sha256(tenant.logo).hexdigest()
-    invoices = []
+    invoices, drafts = [], []
     for invoice in session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id).order_by(Invoice.created_at)):
+        if invoice.state is InvoiceState.DRAFT:
+            drafts.append(describe_draft(session, cipher, invoice))
+            continue
+        if invoice.number is None:  # a discarded draft: nothing left but its deletion receipt
+            continue
         entry, pdf = describe_invoice(session, cipher, invoice)
         invoices.append(entry)
         if pdf is not None:
@@ -90,7 +107,7 @@ def collect_export(session: Session, cipher: ContentCipher, tenant_id: int) -> t
              for a in session.scalars(select(AuditEntry).where(AuditEntry.tenant_id == tenant_id)
                                       .order_by(AuditEntry.created_at))]
     document = {"exported_at": to_plain(utcnow()), "profile": profile, "price_list": prices, "invoices": invoices,
-                "drafts": [], "messages": messages, "deletion_receipts": receipts, "support_actions": audit,
+                "drafts": drafts, "messages": messages, "deletion_receipts": receipts, "support_actions": audit,
                 "not_stored": ["audio", "message texts after processing", "customer data after deletion"]}
     return document, files
 

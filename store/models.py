@@ -193,6 +193,7 @@ class Invoice(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     issued_at: Mapped[dt.datetime | None] = mapped_column()
     shown_at: Mapped[dt.datetime | None] = mapped_column()  # a draft's last showing: the newest is the default target
+    revised_by: Mapped[int | None] = mapped_column()  # the inbound message id of a draft's last revision
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # end of retention: content deleted by then
     downloaded_at: Mapped[dt.datetime | None] = mapped_column()
     deleted_at: Mapped[dt.datetime | None] = mapped_column()

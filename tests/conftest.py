@@ -29,10 +29,16 @@ from tests.helpers import (
     TENANT_PHONE,
     WA_TOKEN,
     AddTenant,
+    ButtonMessage,
+    IssueByVoice,
     PostWebhook,
+    Press,
+    SendReply,
     SendText,
     SendVoiceNote,
     Staff,
+    button_body,
+    button_messages,
     enrol_staff,
     staff_log_in,
     text_body,
@@ -202,6 +208,45 @@ def send_text(post_webhook: PostWebhook) -> SendText:
         response = post_webhook(text_body(phone, f"wamid.{uuid.uuid4().hex}", text))
         assert response.status_code == 200
         return response
+
+    return send
+
+
+@pytest.fixture
+def press(post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp) -> Press:
+    """Press a reply button (by title) of a bot message: the given one, else the newest with that button."""
+
+    def press(title: str, message: ButtonMessage | None = None, phone: str = TENANT_PHONE) -> None:
+        if message is None:
+            message = next(m for m in reversed(button_messages(whatsapp_fake, phone)) if title in m.titles)
+        button_id = next(i for i, t in message.buttons if t == title)
+        body = button_body(phone, f"wamid.{uuid.uuid4().hex}", button_id, title, message.wamid)
+        assert post_webhook(body).status_code == 200
+
+    return press
+
+
+@pytest.fixture
+def issue_by_voice(send_voice_note: SendVoiceNote, press: Press, run_worker: Callable[[], None]) -> IssueByVoice:
+    """The whole turn a tradesperson takes for an invoice: a voice note, its draft, "Erstellen" (or "Create")."""
+
+    def issue(case: dict[str, Any], phone: str = TENANT_PHONE, message_id: str | None = None) -> str:
+        message_id = send_voice_note(case, phone=phone, message_id=message_id)
+        run_worker()
+        press("Erstellen" if case.get("language", "de") == "de" else "Create", phone=phone)
+        run_worker()
+        return message_id
+
+    return issue
+
+
+@pytest.fixture
+def send_reply(post_webhook: PostWebhook) -> SendReply:
+    """Send a text, quoting a bot message (WhatsApp's reply) when `quoting` names its id."""
+
+    def send(text: str, quoting: str | None = None, phone: str = TENANT_PHONE) -> None:
+        body = text_body(phone, f"wamid.{uuid.uuid4().hex}", text, context_id=quoting)
+        assert post_webhook(body).status_code == 200
 
     return send
 

@@ -111,6 +111,46 @@ def text_body(phone: str, message_id: str, text: str, context_id: str | None = N
     return body
 
 
+@dataclass(frozen=True)
+class ButtonMessage:
+    """A reply-button message the bot sent: its WhatsApp id, body text and (id, title) buttons."""
+
+    wamid: str
+    body: str
+    buttons: list[tuple[str, str]]
+
+    @property
+    def titles(self) -> list[str]:
+        return [title for _, title in self.buttons]
+
+    @property
+    def text(self) -> str:
+        """The body with Babel's no-break spaces (as in 58,00\xa0€) as plain spaces, for readable asserts."""
+        return self.body.replace("\xa0", " ")
+
+
+def button_messages(fake: FakeWhatsApp, to: str = TENANT_PHONE) -> list[ButtonMessage]:
+    """The reply-button messages sent to `to`, oldest first, with the ids the fake answered for them."""
+    digits = re.sub(r"\D", "", to)
+    return [ButtonMessage(wamid, str(m["interactive"]["body"]["text"]),
+                          [(str(b["reply"]["id"]), str(b["reply"]["title"]))
+                           for b in m["interactive"]["action"]["buttons"]])
+            for m, wamid in zip(list(fake.sent), list(fake.sent_ids), strict=True)
+            if m.get("type") == "interactive" and re.sub(r"\D", "", str(m.get("to", ""))) == digits]
+
+
+class IssueByVoice(Protocol):
+    def __call__(self, case: dict[str, Any], phone: str = ..., message_id: str | None = ...) -> str: ...
+
+
+class Press(Protocol):
+    def __call__(self, title: str, message: ButtonMessage | None = ..., phone: str = ...) -> None: ...
+
+
+class SendReply(Protocol):
+    def __call__(self, text: str, quoting: str | None = ..., phone: str = ...) -> None: ...
+
+
 def button_body(phone: str, message_id: str, button_id: str, title: str, context_id: str) -> dict[str, Any]:
     """The recorded reply-button press, re-addressed to a sender and message id, pressing the button
     (`button_id`, `title`) of the bot message `context_id`."""

@@ -23,13 +23,12 @@ from store.models import (
     Invoice,
     InvoiceState,
     MagicLink,
-    Outcome,
     SealedContent,
 )
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
-from tests.helpers import TENANT_PHONE, AddTenant, SendVoiceNote, load_cases
+from tests.helpers import TENANT_PHONE, AddTenant, Press, SendVoiceNote, button_messages, load_cases
 
 INVOICE_CASES = [c for c in load_cases() if c["expected"]]
 LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
@@ -54,10 +53,15 @@ def count(app: Flask, model: Any) -> int:
 def test_voice_note_becomes_a_downloadable_invoice_and_then_disappears(
         app: Flask, client: FlaskClient, add_tenant: AddTenant, send_voice_note: SendVoiceNote,
         run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI,
-        anthropic_fake: FakeAnthropic, case: dict[str, Any]) -> None:
+        anthropic_fake: FakeAnthropic, press: Press, case: dict[str, Any]) -> None:
     language = case["language"]
     add_tenant(language=language)
     message_id = send_voice_note(case)
+    run_worker()
+    [draft] = button_messages(whatsapp_fake)  # a draft first: no number is taken yet
+    assert money(case["expected"]["gross"], language) in draft.body
+    assert count(app, Invoice) == 1 and not texts(whatsapp_fake)
+    press("Erstellen" if language == "de" else "Create")
     run_worker()
 
     # the bot marked the message read with a typing indicator, fetched the audio, asked both models
@@ -110,21 +114,6 @@ def test_voice_note_becomes_a_downloadable_invoice_and_then_disappears(
     assert client.get(path.group(1)).status_code == 410
 
 
-def test_missing_material_price_asks_and_makes_no_invoice(
-        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
-        whatsapp_fake: FakeWhatsApp) -> None:
-    case = next(c for c in load_cases() if c["id"] == "ohne_preis")
-    send_voice_note(case)
-    run_worker()
-    [reply] = texts(whatsapp_fake)
-    assert "Preis" in reply and "Dachrinnenhalterung" in reply
-    assert "Reinigung Dachrinne" not in reply  # labour took the hourly rate
-    assert count(app, Invoice) == 0
-    with get_services(app).db.session() as session:
-        inbound = session.scalars(select(InboundMessage)).one()
-        assert inbound.outcome is Outcome.PRICE_ASKED
-
-
 def test_voice_note_without_a_job_gets_a_friendly_reply_and_no_invoice(
         app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp) -> None:
@@ -147,7 +136,8 @@ def test_invalid_extraction_is_fed_back_once_and_then_accepted(
     assert len(anthropic_fake.calls) == 2
     feedback = str(anthropic_fake.calls[1]["messages"][-1])
     assert "quantity" in feedback and "unit" in feedback
-    assert "Rechnung" in texts(whatsapp_fake)[0]
+    [draft] = button_messages(whatsapp_fake)
+    assert "Entwurf" in draft.body and draft.titles == ["Erstellen", "Ändern", "Verwerfen"]
     assert count(app, Invoice) == 1
 
 
@@ -168,16 +158,23 @@ def test_transcription_failing_after_retries_apologises_without_an_invoice(
         assert tenant_counter is None
 
 
-def test_failed_reply_is_retried_without_a_second_invoice(
+def test_failed_replies_are_retried_without_a_second_draft_or_invoice(
         app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
-        whatsapp_fake: FakeWhatsApp) -> None:
+        whatsapp_fake: FakeWhatsApp, press: Press) -> None:
     # mark-as-read and the reply each use up 4 tries (1 + 3 HTTP retries); the RQ retry then succeeds
     whatsapp_fake.fail_next(8, 500, {"error": {"message": "temporarily unavailable", "code": 2}})
     send_voice_note(INVOICE_CASES[0])
     run_worker()
     assert count(app, Invoice) == 1
+    assert len(button_messages(whatsapp_fake)) == 1
+    whatsapp_fake.fail_next(8, 500, {"error": {"message": "temporarily unavailable", "code": 2}})
+    press("Erstellen")
+    run_worker()
+    assert count(app, Invoice) == 1
     replies = texts(whatsapp_fake)
     assert len(replies) == 1 and "RE-" in replies[0]
+    with get_services(app).db.session() as session:
+        assert session.scalars(select(Invoice)).one().number == replies[0].split()[2]
 
 
 def test_the_same_voice_note_delivered_three_times_makes_one_invoice(
@@ -187,5 +184,5 @@ def test_the_same_voice_note_delivered_three_times_makes_one_invoice(
         send_voice_note(INVOICE_CASES[0], message_id="wamid.same-message")
     run_worker()
     assert count(app, Invoice) == 1
-    assert len(texts(whatsapp_fake)) == 1
+    assert len(button_messages(whatsapp_fake)) == 1
     assert whatsapp_fake.media_downloads == [f"media-{INVOICE_CASES[0]['id']}"]

@@ -5,7 +5,7 @@ import logging
 from datetime import timedelta
 
 import redis
-from rq import Callback, Queue, Retry
+from rq import Callback, Queue, RateLimit, Retry
 
 from conversation.intake import Accepted
 from settings import Settings
@@ -22,11 +22,17 @@ def build_retry(settings: Settings) -> Retry:
     return Retry(max=settings.job_retries, interval=settings.job_retry_intervals)
 
 
-def enqueue_processing(queue: Queue, settings: Settings, inbound_id: int) -> None:
-    """Enqueue the pipeline for one inbound message id; the job id makes re-enqueues idempotent."""
+def tenant_turns(tenant_id: int) -> RateLimit:
+    """One job at a time per tenant, oldest first: a correction never races the draft it corrects."""
+    return RateLimit(key=f"tenant-{tenant_id}", concurrency=1)
+
+
+def enqueue_processing(queue: Queue, settings: Settings, inbound_id: int, tenant_id: int) -> None:
+    """Enqueue the pipeline for one inbound message id, in its tenant's line; the job id makes re-enqueues
+    idempotent."""
     queue.enqueue(
         "workers.pipeline.process_inbound", inbound_id, job_id=f"inbound-{inbound_id}", job_timeout=JOB_TIMEOUT,
-        retry=build_retry(settings),
+        retry=build_retry(settings), rate_limit=tenant_turns(tenant_id),
         on_failure=Callback("workers.pipeline.report_failure"), failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
         description=f"process inbound {inbound_id}",
     )
@@ -53,8 +59,8 @@ def enqueue_accepted(queue: Queue, settings: Settings, accepted: Accepted) -> in
     stay RECEIVED and the sweep re-enqueues them, so the webhook still answers 200."""
     enqueued = 0
     try:
-        for inbound_id in accepted.new_ids:
-            enqueue_processing(queue, settings, inbound_id)
+        for inbound_id, tenant_id in accepted.new_ids:
+            enqueue_processing(queue, settings, inbound_id, tenant_id)
             enqueued += 1
         for pseudonym in accepted.notices:
             enqueue_sender_notice(queue, settings, pseudonym)

@@ -77,16 +77,16 @@ def requeue_stuck(services: Services, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     cutoff = now - dt.timedelta(seconds=services.settings.stuck_after_seconds)
     with services.db.session() as session:
-        ids = list(session.scalars(select(InboundMessage.id).where(
+        rows = list(session.execute(select(InboundMessage.id, InboundMessage.tenant_id).where(
             InboundMessage.state.in_([InboundState.RECEIVED, InboundState.PROCESSING]),
             InboundMessage.updated_at <= cutoff,
-            InboundMessage.attempts <= services.settings.job_retries,
-        )))
-    for inbound_id in ids:
-        enqueue_processing(services.queue, services.settings, inbound_id)
-    if ids:
-        logger.warning("sweep: re-enqueued %d stuck messages", len(ids))
-    return len(ids)
+            InboundMessage.attempts <= services.settings.job_retries, InboundMessage.tenant_id.is_not(None),
+        ).order_by(InboundMessage.id)))
+    for inbound_id, tenant_id in rows:
+        enqueue_processing(services.queue, services.settings, inbound_id, tenant_id or 0)  # filtered: never 0
+    if rows:
+        logger.warning("sweep: re-enqueued %d stuck messages", len(rows))
+    return len(rows)
 
 
 def sweep() -> dict[str, int]:

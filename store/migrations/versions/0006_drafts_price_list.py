@@ -20,6 +20,7 @@ def upgrade() -> None:
         batch.alter_column('number', existing_type=sa.String(length=60), nullable=True)
         batch.add_column(sa.Column('issued_at', sa.DateTime(), nullable=True))
         batch.add_column(sa.Column('shown_at', sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column('revised_by', sa.Integer(), nullable=True))
     op.execute("UPDATE invoices SET issued_at = created_at")
     with op.batch_alter_table('tenants') as batch:
         batch.add_column(sa.Column('auto_issue', sa.Boolean(), nullable=False, server_default=sa.false()))
@@ -49,6 +50,7 @@ def downgrade() -> None:
         batch.drop_column('auto_issue')
     op.execute("DELETE FROM invoices WHERE number IS NULL")
     with op.batch_alter_table('invoices') as batch:
+        batch.drop_column('revised_by')
         batch.drop_column('shown_at')
         batch.drop_column('issued_at')
         batch.alter_column('number', existing_type=sa.String(length=60), nullable=False)

@@ -1,0 +1,43 @@
+"""One conversation turn: what an inbound message is (a button press, a text, a voice note) and its one answer."""
+from __future__ import annotations
+
+import logging
+
+from accounts.pricelist import catalogue_of
+from conversation.choices import press_button, repeat_turn
+from conversation.commands import answer_text
+from conversation.drafting import take_words
+from conversation.replies import Claimed, reply
+from extraction.transcribe import transcribe_audio
+from services import Services
+from store.models import MessageKind, Outcome
+
+logger = logging.getLogger(__name__)
+
+VOCABULARY_CHARS = 800  # Whisper's prompt takes about 224 tokens
+
+
+def answer_message(services: Services, claimed: Claimed) -> Outcome:
+    """A button press, a text (command or words) or a voice note: each ends in one answer."""
+    if claimed.kind is MessageKind.BUTTON:
+        return press_button(services, claimed)
+    voice = claimed.kind in (MessageKind.VOICE, MessageKind.AUDIO) and bool(claimed.media_id)
+    if not voice and claimed.kind is not MessageKind.TEXT:
+        reply(services, claimed, "help")
+        return Outcome.HELP_SENT
+    repeated = repeat_turn(services, claimed)
+    if repeated is not None:
+        return repeated
+    if not voice:
+        return answer_text(services, claimed)
+    return take_words(services, claimed, transcribe(services, claimed))
+
+
+def transcribe(services: Services, claimed: Claimed) -> str:
+    """The voice note's words; the audio lives in this function's memory only. Price-list names are vocabulary."""
+    audio, mime_type = services.whatsapp.download_media(claimed.media_id or "")
+    with services.db.session() as session:
+        names = [entry.description for entry in catalogue_of(session, claimed.tenant_id)]
+    vocabulary = ", ".join(filter(None, [claimed.vocabulary, *names]))[:VOCABULARY_CHARS] or None
+    s = services.settings
+    return transcribe_audio(services.openai, audio, mime_type, s.transcribe_model, claimed.language, vocabulary)
