@@ -99,7 +99,8 @@ def answer_deletion(services: Services, claimed: Claimed, command: str) -> Outco
         reply(services, claimed, "delete_cancelled")
         return Outcome.DELETION_CANCELLED
     receipt = erase_content(services.db, services.cipher, claimed.tenant_id, actor="tenant")
-    reply(services, claimed, "deleted", receipt=receipt.id, invoices=receipt.categories.get("invoice", 0))
+    reply(services, claimed, "deleted", receipt=receipt.id, invoices=receipt.categories.get("invoice", 0),
+          drafts=receipt.categories.get("draft", 0))
     return Outcome.CONTENT_DELETED
 
 

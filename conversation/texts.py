@@ -41,11 +41,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "export_link": "Hier kannst du alle Daten herunterladen, die wir zu deinem Betrieb speichern (ZIP mit "
                        "JSON und den noch nicht abgeholten PDFs). Der Link gilt {hours} Stunden und nur einmal:\n"
                        "{link}",
-        "delete_confirm": "Sollen wir wirklich alle deine Inhalte löschen – alle Rechnungen, die noch nicht "
-                          "heruntergeladen wurden, samt Kundendaten und PDFs? Das lässt sich nicht rückgängig "
-                          "machen. Antworte mit JA oder NEIN (innerhalb von 10 Minuten).",
+        "delete_confirm": "Sollen wir wirklich alle deine Inhalte löschen – alle offenen Entwürfe und alle "
+                          "Rechnungen, die noch nicht heruntergeladen wurden, samt Kundendaten und PDFs? Das lässt "
+                          "sich nicht rückgängig machen. Antworte mit JA oder NEIN (innerhalb von 10 Minuten).",
         "delete_cancelled": "Alles klar, es wurde nichts gelöscht.",
-        "deleted": "Erledigt: Alle Inhalte sind gelöscht ({invoices} Rechnungen). Löschbeleg: {receipt}\n"
+        "deleted": "Erledigt: Alle Inhalte sind gelöscht ({invoices} Rechnungen, {drafts} Entwürfe). "
+                   "Löschbeleg: {receipt}\n"
                    "Profil und Nummer bleiben, damit du weiter Rechnungen schreiben kannst. Für die Kündigung "
                    "wende dich an den Support.",
     },
@@ -82,11 +83,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "account_mail_subject": "Your account link",
         "export_link": "Here you can download all data we store about your business (a ZIP with JSON and the "
                        "PDFs not yet downloaded). The link is valid for {hours} hours and works once:\n{link}",
-        "delete_confirm": "Do you really want us to delete all your content – every invoice not yet downloaded, "
+        "delete_confirm": "Do you really want us to delete all your content – every open draft and every invoice "
+                          "not yet downloaded, "
                           "with customer data and PDFs? This cannot be undone. Reply YES or NO (within 10 "
                           "minutes).",
         "delete_cancelled": "All right, nothing was deleted.",
-        "deleted": "Done: all content is deleted ({invoices} invoices). Deletion receipt: {receipt}\n"
+        "deleted": "Done: all content is deleted ({invoices} invoices, {drafts} drafts). Deletion receipt: {receipt}\n"
                    "Your profile and number stay so you can keep invoicing. To close your account, contact "
                    "support.",
     },

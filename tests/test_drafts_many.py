@@ -146,7 +146,7 @@ def test_a_draft_past_retention_is_deleted_with_a_receipt_and_its_preview_ends(
     with services.db.session() as session:
         receipt = session.scalars(select(DeletionReceipt)).one()
         assert receipt.trigger is DeletionTrigger.RETENTION and receipt.categories["draft"] == 1
-        assert session.scalars(select(Invoice)).one().state is InvoiceState.DELETED
+        assert session.scalars(select(Invoice).where(Invoice.state == InvoiceState.DRAFT)).all() == []
     assert client.get(preview.group(1)).status_code in (404, 410)
 
 
@@ -185,3 +185,21 @@ def test_a_draft_with_many_lines_fits_whatsapps_limits(
     assert len(draft.body) <= MAX_BODY
     assert "weitere Positionen (siehe Vorschau)" in draft.text and "Brutto 3.266,55 €" in draft.text
     assert all(len(title) <= 20 for title in draft.titles) and len(draft.buttons) <= 3
+
+
+def test_a_discarded_drafts_metadata_goes_after_retention_and_its_receipt_stays(
+        app: Flask, tenant: int, send_voice_note: SendVoiceNote, send_reply: SendReply,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    send_voice_note(CASES["waschbecken"])
+    run_worker()
+    [shown] = button_messages(whatsapp_fake)
+    send_reply("ABBRECHEN")
+    run_worker()
+    send_reply("das passt so nicht, bitte anders", quoting=shown.wamid)  # quoting the discarded draft
+    run_worker()
+    assert texts(whatsapp_fake)[-1] == "Dieser Entwurf wurde schon verworfen."
+    services = get_services(app)
+    purge_content(services, now=utcnow() + dt.timedelta(days=31))
+    with services.db.session() as session:
+        assert session.scalars(select(Invoice)).all() == []
+        assert session.scalars(select(DeletionReceipt)).one().trigger is DeletionTrigger.DISCARD

@@ -12,6 +12,7 @@ from services import Services, get_services
 from store.content import delete_invoice_content
 from store.models import (
     DeletionTrigger,
+    DraftMessage,
     InboundMessage,
     InboundState,
     Invoice,
@@ -58,6 +59,11 @@ def drop_stale_metadata(session: Session, now: dt.datetime, days: int) -> None:
     session.execute(delete(InboundMessage).where(
         InboundMessage.state.in_([InboundState.DONE, InboundState.REJECTED, InboundState.FAILED]),
         InboundMessage.received_at <= now - dt.timedelta(days=days)))
+    stale_drafts = select(Invoice.id).where(Invoice.number.is_(None), Invoice.state == InvoiceState.DELETED,
+                                            Invoice.deleted_at <= now - dt.timedelta(days=days))
+    session.execute(delete(DraftMessage).where(DraftMessage.invoice_id.in_(stale_drafts)))
+    session.execute(delete(MagicLink).where(MagicLink.invoice_id.in_(stale_drafts)))
+    session.execute(delete(Invoice).where(Invoice.id.in_(stale_drafts)))  # the receipts stay
 
 
 def delete_downloaded(invoice_id: str) -> bool:
