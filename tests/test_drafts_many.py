@@ -24,6 +24,7 @@ from tests.helpers import (
     SendVoiceNote,
     button_messages,
     load_cases,
+    start_worker_process,
 )
 from tests.test_drafts import PREVIEW, revised, texts
 from whatsapp.limits import MAX_BODY
@@ -203,3 +204,38 @@ def test_a_discarded_drafts_metadata_goes_after_retention_and_its_receipt_stays(
     with services.db.session() as session:
         assert session.scalars(select(Invoice)).all() == []
         assert session.scalars(select(DeletionReceipt)).one().trigger is DeletionTrigger.DISCARD
+
+
+def test_corrections_of_two_tenants_on_two_worker_processes_stay_in_order_and_apart(
+        app: Flask, app_env: dict[str, str], add_tenant: AddTenant, send_voice_note: SendVoiceNote,
+        send_reply: SendReply, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp,
+        anthropic_fake: FakeAnthropic) -> None:
+    add_tenant()
+    add_tenant(phone=OTHER_PHONE, company="Malerbetrieb Kowalski")
+    send_voice_note(CASES["waschbecken"])
+    send_voice_note(CASES["maler"], phone=OTHER_PHONE)
+    run_worker()
+    for phone, case, first_word, second_word in ((TENANT_PHONE, "waschbecken", "Korrektur eins", "Korrektur zwei"),
+                                                 (OTHER_PHONE, "maler", "Änderung eins", "Änderung zwei")):
+        fields = CASES[case]["fields"]
+        first = copy.deepcopy(fields["items"])
+        first[0]["quantity"] = 7
+        second = copy.deepcopy(first)
+        second[-1]["unit_price"] = 99.0
+        anthropic_fake.add_reply(first_word, revised(fields, items=first))
+        anthropic_fake.add_reply(second_word, revised(fields, items=second))
+        send_reply(f"{first_word}: 7 statt vorher", phone=phone)
+        send_reply(f"{second_word}: das letzte kostet 99", phone=phone)
+
+    workers = [start_worker_process(app_env) for _ in range(2)]
+    outputs = [w.communicate(timeout=240)[0].decode() for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+
+    for second_word, customer in (("Korrektur zwei", "Thomas Müller"), ("Änderung zwei", "Erika Schulz")):
+        [request] = [str(c["messages"]) for c in anthropic_fake.calls if second_word in str(c["messages"])]
+        assert '"quantity":"7"' in request and customer in request  # the first correction was applied before
+    for phone, customer, other in ((TENANT_PHONE, "Thomas Müller", "Erika Schulz"),
+                                   (OTHER_PHONE, "Erika Schulz", "Thomas Müller")):
+        shown = button_messages(whatsapp_fake, phone)
+        assert len(shown) == 3 and all(customer in m.text and other not in m.text for m in shown)
+        assert "99,00 €" in shown[-1].text and "→ 7 " in shown[1].text
