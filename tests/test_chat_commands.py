@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services import get_services
+from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import TENANT_PHONE, SendText
@@ -40,9 +41,12 @@ def test_account_link_goes_by_mail_when_smtp_is_configured(
     assert "E-Mail" in reply and "info@elektro-meier.de" in reply and "/konto/login/" not in reply
 
 
-def test_other_text_gets_the_usage_hint(app: Flask, tenant: int, send_text: SendText,
-                                        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
-    send_text("Hallo, wie geht das?")
+def test_a_short_unknown_text_gets_the_help_without_asking_the_model(
+        app: Flask, tenant: int, send_text: SendText, run_worker: Callable[[], None],
+        whatsapp_fake: FakeWhatsApp, anthropic_fake: FakeAnthropic) -> None:
+    send_text("Hallo, wie geht's?")  # too short for a job, and no draft is open
     run_worker()
     [reply] = whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))
-    assert "Sprachnachricht" in reply and "KONTO" in reply
+    assert reply.startswith("Ich mache aus deiner Sprachnachricht (oder Textnachricht) eine Rechnung.")
+    assert "KONTO" in reply
+    assert anthropic_fake.calls == []

@@ -10,9 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from lxml import etree
 from flask import Flask
 from flask.testing import FlaskClient
+from lxml import etree
 from pypdf import PdfReader
 from sqlalchemy import func, select
 

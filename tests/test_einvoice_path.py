@@ -15,10 +15,18 @@ from sqlalchemy import select
 from accounts.account import save_logo
 from documents.einvoice.check import check_xsd
 from services import get_services
-from store.models import Invoice, SealedContent
+from store.models import Invoice, InvoiceState, SealedContent
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
-from tests.helpers import TENANT_PHONE, SendVoiceNote, load_cases
+from tests.helpers import (
+    TENANT_PHONE,
+    IssueByVoice,
+    Press,
+    SendReply,
+    SendVoiceNote,
+    button_messages,
+    load_cases,
+)
 from tests.schematron import check_schematron
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
@@ -39,12 +47,11 @@ def grand_total(xml: bytes) -> str:
 
 
 def test_downloaded_pdf_carries_a_valid_en16931_xml_with_the_logo_on_the_page(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
-        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice,
+        whatsapp_fake: FakeWhatsApp) -> None:
     with get_services(app).db.session() as session:
         save_logo(session, tenant, PNG)  # stored as the account page stores it: normalised to a JPEG
-    send_voice_note(CASE)
-    run_worker()
+    issue_by_voice(CASE)
     with get_services(app).db.session() as session:
         assert {b.category for b in session.scalars(select(SealedContent))} == {"transcript", "fields", "pdf", "xml"}
     response = client.post(invoice_link(whatsapp_fake))
@@ -58,10 +65,9 @@ def test_downloaded_pdf_carries_a_valid_en16931_xml_with_the_logo_on_the_page(
 
 
 def test_the_xml_alone_is_a_second_download_and_also_ends_the_content(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
-        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
-    send_voice_note(CASE)
-    run_worker()
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice,
+        whatsapp_fake: FakeWhatsApp) -> None:
+    issue_by_voice(CASE)
     path = invoice_link(whatsapp_fake)
     assert f'action="{path}/xml"' in client.get(path).get_data(as_text=True)
     response = client.post(f"{path}/xml")
@@ -73,19 +79,30 @@ def test_the_xml_alone_is_a_second_download_and_also_ends_the_content(
 
 
 def test_reverse_charge_asks_for_the_customers_vat_id_and_then_names_it(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
-        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp, anthropic_fake: FakeAnthropic) -> None:
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote, send_reply: SendReply,
+        press: Press, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp,
+        anthropic_fake: FakeAnthropic) -> None:
     business = {**CASE["fields"]["customer"], "is_business": True, "company": "Bau GmbH", "name": "Bau GmbH"}
     fields: dict[str, Any] = {**CASE["fields"], "customer": business, "reverse_charge": True}
     send_voice_note({**CASE, "fields": fields})
     run_worker()
-    assert "USt-IdNr." in whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1]
-    with get_services(app).db.session() as session:
-        assert session.scalars(select(Invoice)).all() == []
+    [question] = button_messages(whatsapp_fake)
+    assert "USt-IdNr. von Bau GmbH" in question.text
+    assert question.titles == ["Verwerfen"]  # nothing to create before the answer
+    with get_services(app).db.session() as session:  # an open draft, no invoice number taken
+        assert [(i.state, i.number) for i in session.scalars(select(Invoice))] == [(InvoiceState.DRAFT, None)]
 
-    fields["customer"] = {**business, "vat_id": "DE123456789"}
-    anthropic_fake.queue_reply(fields)  # the second voice note says the VAT ID
-    send_voice_note({**CASE, "fields": fields})
+    answer = "Die USt-IdNr. ist DE123456789"
+    answered = {**fields, "customer": {**business, "vat_id": "DE123456789"}, "intent": "correction"}
+    anthropic_fake.add_reply(answer, answered)
+    send_reply(answer)
+    run_worker()
+    draft = button_messages(whatsapp_fake)[-1]
+    assert "DE123456789" in draft.text
+    assert draft.titles == ["Erstellen", "Ändern", "Verwerfen"]
+    assert whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+")) == []  # still no invoice
+
+    press("Erstellen")
     run_worker()
     reader = PdfReader(io.BytesIO(client.post(invoice_link(whatsapp_fake)).data))
     text = "".join(page.extract_text() for page in reader.pages)

@@ -19,7 +19,7 @@ from store import ContentGone
 from store.models import DataKey, Invoice, SealedContent, utcnow
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.forensics import distinctive_words, find_needles
-from tests.helpers import TENANT_PHONE, AddTenant, SendText, SendVoiceNote, load_cases
+from tests.helpers import TENANT_PHONE, AddTenant, IssueByVoice, SendText, SendVoiceNote, load_cases
 from workers.retention import purge_content
 
 CASES = {c["id"]: c for c in load_cases()}
@@ -33,13 +33,15 @@ def last_text(whatsapp_fake: FakeWhatsApp, phone: str) -> str:
 
 
 def test_export_holds_exactly_this_tenants_data(
-        app: Flask, client: FlaskClient, add_tenant: AddTenant, send_voice_note: SendVoiceNote,
-        send_text: SendText, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
-    mine, theirs = CASES["waschbecken"], CASES["maler"]
+        app: Flask, client: FlaskClient, add_tenant: AddTenant, issue_by_voice: IssueByVoice,
+        send_voice_note: SendVoiceNote, send_text: SendText, run_worker: Callable[[], None],
+        whatsapp_fake: FakeWhatsApp) -> None:
+    mine, open_draft, theirs = CASES["waschbecken"], CASES["steckdosen"], CASES["maler"]
     add_tenant()
     add_tenant(phone=OTHER_PHONE, company="Malerbetrieb Kowalski")
-    send_voice_note(mine)
-    send_voice_note(theirs, phone=OTHER_PHONE)
+    issue_by_voice(mine)
+    issue_by_voice(theirs, phone=OTHER_PHONE)
+    send_voice_note(open_draft)  # a draft not created yet: exported as a draft, not as an invoice
     run_worker()
     send_text("DATEN")
     run_worker()
@@ -59,12 +61,16 @@ def test_export_holds_exactly_this_tenants_data(
     assert invoice["transcript"] == mine["transcript"]
     pdf = PdfReader(io.BytesIO(archive.read(invoice["pdf_file"])))
     assert mine["fields"]["customer"]["name"] in "".join(page.extract_text() for page in pdf.pages)
+    [draft] = data["drafts"]
+    assert draft["fields"]["customer"]["name"] == open_draft["fields"]["customer"]["name"]
+    assert draft["transcript"] == open_draft["transcript"] and draft["created_at"]
 
     everything = b"\n".join(archive.read(name) for name in archive.namelist())
     other = theirs["fields"]["customer"]
     needles: dict[str, str | bytes] = {"company": "Malerbetrieb Kowalski", "phone": OTHER_PHONE.lstrip("+"),
                                        "customer": other["name"], "street": other["street"]}
-    needles.update({w: w for w in distinctive_words(theirs["transcript"]) if w not in mine["transcript"]})
+    needles.update({w: w for w in distinctive_words(theirs["transcript"])
+                    if w not in mine["transcript"] and w not in open_draft["transcript"]})
     assert find_needles(everything, needles) == []
     assert INVOICE_LINK.search(last_text(whatsapp_fake, OTHER_PHONE))  # the other invoice exists, untouched
 
@@ -88,12 +94,11 @@ def decrypt_backup(app: Flask, keys: list[tuple[str, bytes, str | None]],
 
 @pytest.mark.parametrize("trigger", ["download", "retention", "loeschen", "offboarding"])
 def test_a_database_copy_taken_before_a_deletion_cannot_decrypt_it_afterwards(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice,
         send_text: SendText, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp,
         trigger: str) -> None:
     case = CASES["waschbecken"]
-    send_voice_note(case)
-    run_worker()
+    issue_by_voice(case)
     keys, blobs = copy_sealed_rows(app)
     assert decrypt_backup(app, keys, blobs)["transcript"].decode() == case["transcript"]  # the copy works now
 

@@ -26,11 +26,20 @@ from tests.forensics import (
     read_redis,
     realistic_wamid,
 )
-from tests.helpers import SAMPLES, TENANT_PHONE, SendText, SendVoiceNote, load_cases
+from tests.helpers import (
+    SAMPLES,
+    TENANT_PHONE,
+    IssueByVoice,
+    SendText,
+    SendVoiceNote,
+    button_messages,
+    load_cases,
+)
 from workers.retention import purge_content
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
 LINK = re.compile(r"https://rechnung\.example(/d/([A-Za-z0-9_-]+))")
+PREVIEW = re.compile(r"https://rechnung\.example/e/([A-Za-z0-9_-]+)")
 TENANT_DATA = {"company": "Elektro Meier GmbH", "street": "Werkstraße 5", "email": "info@elektro-meier.de",
                "iban": "DE89370400440532013000", "tax number": "217/5937/0123"}
 
@@ -79,16 +88,18 @@ def scan(app: Flask, clean_db: str, temp_dir: Path, caplog: pytest.LogCaptureFix
 
 
 @pytest.fixture
-def issued(tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
-           whatsapp_fake: FakeWhatsApp) -> tuple[str, Needles]:
+def issued(tenant: int, issue_by_voice: IssueByVoice, whatsapp_fake: FakeWhatsApp) -> tuple[str, Needles]:
     """One invoice made from a voice note whose message id encodes the number: (link path, needles)."""
     wamid = realistic_wamid(TENANT_PHONE)
-    send_voice_note(CASE, message_id=wamid)
-    run_worker()
+    issue_by_voice(CASE, message_id=wamid)
     [reply] = whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))
     match = LINK.search(reply)
     assert match, reply
     needles = needles_of(CASE, TENANT_PHONE, wamid, match.group(2))
+    [draft] = button_messages(whatsapp_fake)
+    preview = PREVIEW.search(draft.body)
+    assert preview, draft.body
+    needles["draft preview token"] = preview.group(1)
     assert set(find_needles(reply.encode(), needles)) >= {"customer name", "token"}  # the scanner can see
     return match.group(1), needles
 
@@ -162,13 +173,13 @@ def test_loeschen_needs_a_yes_within_ten_minutes(
         run_worker()
         return whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1]
 
-    assert "Sprachnachricht" in answer("JA")  # no question asked: just the usage hint
+    assert "keinen offenen Entwurf" in answer("JA")  # no deletion asked: JA is an OK, and no draft is open
     assert "JA oder NEIN" in answer("löschen")
     assert "nichts gelöscht" in answer("nein")
     assert "JA oder NEIN" in answer("LÖSCHEN")
     with get_services(app).db.session() as session:  # eleven minutes pass
         session.get_one(Tenant, tenant).delete_requested_at = utcnow() - dt.timedelta(minutes=11)
-    assert "Sprachnachricht" in answer("JA")
+    assert "keinen offenen Entwurf" in answer("JA")
     with get_services(app).db.session() as session:
         assert session.scalars(select(DeletionReceipt)).all() == []
         assert session.scalars(select(Invoice)).one().state is InvoiceState.ISSUED

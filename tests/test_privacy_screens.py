@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from services import get_services
 from store.models import AuditEntry, DeletionReceipt, DeletionTrigger, Tenant
-from tests.helpers import SendVoiceNote, account_log_in, load_cases, submit, text_of
+from tests.helpers import IssueByVoice, account_log_in, load_cases, submit, text_of
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
 
@@ -23,10 +22,8 @@ def receipts_of(app: Flask, tenant_id: int) -> list[DeletionReceipt]:
 
 
 def test_support_deletes_content_and_offboards_with_receipts_and_audit(
-        app: Flask, console: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
-        run_worker: Callable[[], None]) -> None:
-    send_voice_note(CASE)
-    run_worker()
+        app: Flask, console: FlaskClient, tenant: int, issue_by_voice: IssueByVoice) -> None:
+    issue_by_voice(CASE)
     page = f"/support/tenants/{tenant}"
     deleted = submit(console, f"{page}/delete-content", page)
     [receipt] = receipts_of(app, tenant)
@@ -45,10 +42,8 @@ def test_support_deletes_content_and_offboards_with_receipts_and_audit(
 
 
 def test_account_page_shows_receipts_and_exports_a_zip(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
-        run_worker: Callable[[], None]) -> None:
-    send_voice_note(CASE)
-    run_worker()
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice) -> None:
+    issue_by_voice(CASE)
     token = account_log_in(app, client, tenant)
     export = client.post("/konto/export", data={"csrf_token": token})
     assert export.status_code == 200 and export.mimetype == "application/zip"

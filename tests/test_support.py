@@ -18,8 +18,8 @@ from tests.helpers import (
     NEW_TENANT,
     TENANT_PHONE,
     AddTenant,
+    IssueByVoice,
     SendText,
-    SendVoiceNote,
     Staff,
     load_cases,
     load_tenant,
@@ -227,17 +227,22 @@ def test_code_to_a_new_number_switches_it_after_verification(app: Flask, console
 
 
 def test_messages_screen_shows_metadata_never_content(
-        app: Flask, console: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
+        app: Flask, console: FlaskClient, tenant: int, issue_by_voice: IssueByVoice,
         send_text: SendText, run_worker: Callable[[], None]) -> None:
     case = load_cases()[0]
-    send_voice_note(case)
-    run_worker()
+    issue_by_voice(case)
     send_text("Bitte noch Erika Mustermann in der Gartenstraße 7 eine Rechnung schicken")  # not yet processed
     page = text_of(console.get(f"/support/tenants/{tenant}/messages"))
-    assert "Sprachnachricht" in page and "Rechnung erstellt" in page and "empfangen" in page
+    assert "Sprachnachricht" in page and "Entwurf gezeigt" in page  # the voice note made the draft
+    assert "Knopfdruck" in page and "Rechnung erstellt" in page  # "Erstellen" made the invoice
+    assert "empfangen" in page
     customer = case["fields"]["customer"]
     for content in (customer["name"], customer["street"], case["fields"]["job_title"], "Mustermann",
                     "Gartenstraße", case["transcript"][:30], "/d/", ".pdf"):
         assert content not in page
     listing = text_of(console.get("/support/tenants"))
     assert utcnow().astimezone(ZoneInfo("Europe/Berlin")).strftime("%d.%m.%Y") in listing  # last activity: today
+    run_worker()  # processed (the model finds no job in it), the text is still only metadata
+    page = text_of(console.get(f"/support/tenants/{tenant}/messages"))
+    assert "nichts Abrechenbares" in page and "empfangen" not in page
+    assert "Mustermann" not in page and "Gartenstraße" not in page

@@ -10,15 +10,14 @@ from sqlalchemy import select, update
 from handlers.cli.service import build_cron
 from services import get_services
 from store.models import DeletionReceipt, DeletionTrigger, Invoice, InvoiceState, utcnow
-from tests.helpers import SendVoiceNote, load_cases
+from tests.helpers import IssueByVoice, load_cases
 
 INVOICE_CASE = next(c for c in load_cases() if c["expected"])
 
 
 def test_cron_enqueues_the_sweep_once_per_interval_and_the_sweep_purges_expired_content(
-        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None]) -> None:
-    send_voice_note(INVOICE_CASE)
-    run_worker()
+        app: Flask, tenant: int, issue_by_voice: IssueByVoice, run_worker: Callable[[], None]) -> None:
+    issue_by_voice(INVOICE_CASE)
     services = get_services(app)
     with services.db.session() as session:
         session.execute(update(Invoice).values(expires_at=utcnow() - dt.timedelta(seconds=1)))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from rq.rate_limit import RateLimitRegistry
 from sqlalchemy import func, select
 
 from services import get_services
@@ -16,6 +17,7 @@ from store.models import InboundMessage, InboundState, Invoice, MessageKind, Ten
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import APP_SECRET, DATA, TENANT_PHONE, AddTenant, PostWebhook, voice_body
 from whatsapp.signature import sign_body
+from workers.queue import tenant_turns
 
 
 def count(app: Flask, model: Any) -> int:
@@ -76,9 +78,12 @@ def test_a_batch_with_many_entries_changes_and_messages_is_stored_whole(
     body["entry"].append({"id": "2", "changes": [change2, status_body["entry"][0]["changes"][0]]})
     response = post_webhook(body)
     assert response.status_code == 200
-    assert response.get_json()["new"] == 500
+    assert (response.get_json()["new"], response.get_json()["enqueued"]) == (500, 500)
     assert count(app, InboundMessage) == 500
-    assert get_services(app).queue.count == 500
+    services = get_services(app)
+    assert services.queue.count == 1  # one job per tenant at a time: the others wait their turn in RQ
+    waiting = RateLimitRegistry(tenant_turns(services.queue, tenant).key, services.redis)
+    assert waiting.get_rate_limited_job_count() == 499
 
 
 def test_same_message_three_times_is_stored_and_enqueued_once(
@@ -87,8 +92,11 @@ def test_same_message_three_times_is_stored_and_enqueued_once(
     answers = [post_webhook(body) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a.get_json()["new"] for a in answers] == [1, 0, 0]
+    assert [a.get_json()["enqueued"] for a in answers] == [1, 0, 0]
     assert count(app, InboundMessage) == 1
-    assert get_services(app).queue.count == 1
+    services = get_services(app)
+    assert services.queue.count == 1
+    assert RateLimitRegistry(tenant_turns(services.queue, tenant).key, services.redis).get_rate_limited_job_count() == 0
 
 
 def test_unknown_sender_is_never_downloaded_or_processed(

@@ -24,9 +24,19 @@ from documents.files import render_documents
 from documents.invoice import InvoiceDocument, Seller
 from extraction.models import Customer, InvoiceFields
 from services import get_services
-from store.models import Invoice, SealedContent, Tenant
+from store.models import Invoice, InvoiceState, SealedContent, Tenant
+from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
-from tests.helpers import TENANT_PHONE, AddTenant, SendVoiceNote, load_cases
+from tests.helpers import (
+    TENANT_PHONE,
+    AddTenant,
+    Press,
+    SendReply,
+    SendText,
+    SendVoiceNote,
+    button_messages,
+    load_cases,
+)
 from tests.schematron import NOT_FOR_XRECHNUNG, check_schematron
 
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -165,21 +175,15 @@ def last_reply(whatsapp_fake: FakeWhatsApp) -> str:
     return whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1]
 
 
-def test_a_leitweg_id_without_a_profile_phone_asks_for_it_then_the_xrechnung_is_the_second_download(
-        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote,
-        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
-    send_voice_note(public_case())
-    run_worker()
-    reply = last_reply(whatsapp_fake)
-    assert "Leitweg-ID" in reply and "Telefonnummer im Profil" in reply and "KONTO" in reply
+def invoice_rows(app: Flask) -> list[tuple[InvoiceState, str | None]]:
     with get_services(app).db.session() as session:
-        assert session.scalars(select(Invoice)).all() == []  # nothing half-done: no number used
-        session.get_one(Tenant, tenant).business_phone = "0221 555 0190"
+        return [(i.state, i.number) for i in session.scalars(select(Invoice))]
 
-    send_voice_note(public_case())
-    run_worker()
-    match = LINK.search(last_reply(whatsapp_fake))
-    assert match, last_reply(whatsapp_fake)
+
+def download_xrechnung(client: FlaskClient, reply: str) -> bytes:
+    """The second download of the invoice a reply links to: the XRechnung (and no plain XML)."""
+    match = LINK.search(reply)
+    assert match, reply
     path = match.group(1)
     page = client.get(path).get_data(as_text=True)
     assert f'action="{path}/xrechnung"' in page and "XRechnung 3.0" in page and f'action="{path}/xml"' not in page
@@ -189,26 +193,68 @@ def test_a_leitweg_id_without_a_profile_phone_asks_for_it_then_the_xrechnung_is_
     assert "XRechnung.xml" in response.headers["Content-Disposition"]
     xml = response.data
     assert check_xsd(xml) == [] and check_xrechnung(xml) == [] and check_schematron(xml, NOT_FOR_XRECHNUNG) == []
+    return xml
+
+
+def test_a_leitweg_id_without_a_profile_phone_asks_for_it_then_the_xrechnung_is_the_second_download(
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote, send_text: SendText,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    send_voice_note(public_case())
+    run_worker()
+    [question] = button_messages(whatsapp_fake)
+    assert "XRechnung an Stadt Köln, Gebäudewirtschaft" in question.text
+    assert "Telefonnummer im Profil" in question.text and "KONTO" in question.text
+    assert question.titles == ["Verwerfen"]  # nothing to create before the profile has the phone
+    send_text("OK")  # creating anyway only repeats the question
+    run_worker()
+    assert "Telefonnummer im Profil" in button_messages(whatsapp_fake)[-1].text
+    assert invoice_rows(app) == [(InvoiceState.DRAFT, None)]  # nothing half-done: no number used
+    assert whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+")) == []
+
+    with get_services(app).db.session() as session:  # the phone entered on the account page
+        session.get_one(Tenant, tenant).business_phone = "0221 555 0190"
+    send_text("OK")
+    run_worker()
+    xml = download_xrechnung(client, last_reply(whatsapp_fake))
     assert values(xml, "//ram:GrandTotalAmount/text()") == [CASE["expected"]["gross"]]
+    assert values(xml, "//ram:BuyerReference/text()") == [LEITWEG_ID]
     assert values(xml, "//ram:DefinedTradeContact//ram:CompleteNumber/text()") == ["0221 555 0190"]
     with get_services(app).db.session() as session:
         assert session.scalars(select(SealedContent)).all() == []  # the download ended the content
 
 
-def test_a_leitweg_id_with_wrong_check_digits_and_no_address_is_asked_back(
-        app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
-        whatsapp_fake: FakeWhatsApp) -> None:
+def test_a_leitweg_id_with_wrong_check_digits_and_no_address_is_asked_back_and_the_answer_completes_it(
+        app: Flask, client: FlaskClient, tenant: int, send_voice_note: SendVoiceNote, send_reply: SendReply,
+        press: Press, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp,
+        anthropic_fake: FakeAnthropic) -> None:
     with get_services(app).db.session() as session:
         session.get_one(Tenant, tenant).business_phone = "0221 555 0190"
     customer = {**TOWN_HALL, "leitweg_id": "04011000-1234512345-60", "postal_code": None}
-    send_voice_note({**CASE, "fields": {**CASE["fields"], "customer": customer}})
+    fields = {**CASE["fields"], "customer": customer}
+    send_voice_note({**CASE, "fields": fields})
     run_worker()
-    reply = last_reply(whatsapp_fake)
-    assert "passen die Prüfziffern nicht" in reply and "04011000-1234512345-60" in reply
-    assert "Postleitzahl und Ort von Stadt Köln, Gebäudewirtschaft" in reply
-    assert "Telefonnummer" not in reply
-    with get_services(app).db.session() as session:
-        assert session.scalars(select(Invoice)).all() == []
+    [question] = button_messages(whatsapp_fake)
+    assert "passen die Prüfziffern nicht" in question.text and "04011000-1234512345-60" in question.text
+    assert "Postleitzahl und Ort von Stadt Köln, Gebäudewirtschaft" in question.text
+    assert "Telefonnummer" not in question.text
+    assert question.titles == ["Verwerfen"]
+    assert invoice_rows(app) == [(InvoiceState.DRAFT, None)]
+
+    answer = f"Die Leitweg-ID ist {LEITWEG_ID}, die Postleitzahl 50679"
+    anthropic_fake.add_reply(answer, {**fields, "customer": TOWN_HALL, "intent": "correction"})
+    send_reply(answer, quoting=question.wamid)
+    run_worker()
+    draft = button_messages(whatsapp_fake)[-1]
+    assert LEITWEG_ID in draft.text and "50679" in draft.text and "Prüfziffern" not in draft.text
+    assert draft.titles == ["Erstellen", "Ändern", "Verwerfen"]
+    assert whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+")) == []
+
+    press("Erstellen")
+    run_worker()
+    xml = download_xrechnung(client, last_reply(whatsapp_fake))
+    assert values(xml, "//ram:BuyerReference/text()") == [LEITWEG_ID]
+    assert values(xml, "//ram:BuyerTradeParty//ram:PostcodeCode/text()") == ["50679"]
+    assert values(xml, "//ram:GrandTotalAmount/text()") == [CASE["expected"]["gross"]]
 
 
 def test_english_tenants_are_asked_in_english(
@@ -217,6 +263,7 @@ def test_english_tenants_are_asked_in_english(
     add_tenant(language="en")
     send_voice_note(public_case())
     run_worker()
-    reply = last_reply(whatsapp_fake)
-    assert "You gave a Leitweg-ID for Stadt Köln, Gebäudewirtschaft" in reply
-    assert "your phone number in your profile" in reply and "ACCOUNT" in reply
+    [question] = button_messages(whatsapp_fake)
+    assert "For the XRechnung to Stadt Köln, Gebäudewirtschaft I still need" in question.text
+    assert "your phone number in your profile" in question.text and "ACCOUNT" in question.text
+    assert question.titles == ["Discard"]

@@ -22,9 +22,10 @@ def build_retry(settings: Settings) -> Retry:
     return Retry(max=settings.job_retries, interval=settings.job_retry_intervals)
 
 
-def tenant_turns(tenant_id: int) -> RateLimit:
-    """One job at a time per tenant, oldest first: a correction never races the draft it corrects."""
-    return RateLimit(key=f"tenant-{tenant_id}", concurrency=1)
+def tenant_turns(queue: Queue, tenant_id: int) -> RateLimit:
+    """One job at a time per tenant, oldest first: a correction never races the draft it corrects. The key names
+    the queue too (RQ's rate limits are global to the Redis database)."""
+    return RateLimit(key=f"{queue.name}:tenant-{tenant_id}", concurrency=1)
 
 
 def enqueue_processing(queue: Queue, settings: Settings, inbound_id: int, tenant_id: int) -> None:
@@ -32,7 +33,7 @@ def enqueue_processing(queue: Queue, settings: Settings, inbound_id: int, tenant
     idempotent."""
     queue.enqueue(
         "workers.pipeline.process_inbound", inbound_id, job_id=f"inbound-{inbound_id}", job_timeout=JOB_TIMEOUT,
-        retry=build_retry(settings), rate_limit=tenant_turns(tenant_id),
+        retry=build_retry(settings), rate_limit=tenant_turns(queue, tenant_id),
         on_failure=Callback("workers.pipeline.report_failure"), failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
         description=f"process inbound {inbound_id}",
     )
