@@ -19,7 +19,7 @@ from documents.issuing import (
     summary_of,
     tax_mode_for,
 )
-from extraction.extract import extract_fields
+from extraction import ExtractionUnconfigured
 from extraction.models import CatalogueEntry, Intent, InvoiceFields
 from services import Services
 from store.content import open_content
@@ -42,8 +42,11 @@ def take_words(services: Services, claimed: Claimed, words: str) -> Outcome:
     if decided is not None:
         return answer_decided(services, claimed, decided)
     s = services.settings
-    fields = extract_fields(services.anthropic, s.extract_model, words, dt.date.today(), claimed.language,
-                            draft.fields if draft else None, catalogue)
+    try:
+        fields = services.extractor.extract(words, dt.date.today(), claimed.language,
+                                            draft.fields if draft else None, catalogue)
+    except ExtractionUnconfigured as exc:
+        return decline_unconfigured(services, claimed, exc.hint)
     if draft is not None and fields.intent is Intent.CORRECTION:
         return revise(services, claimed, draft, words, fields, catalogue)
     if fields.customer is None and not fields.items:
@@ -59,6 +62,13 @@ def take_words(services: Services, claimed: Claimed, words: str) -> Outcome:
         draft_id = create_draft(session, services.cipher, s, claimed.tenant_id, claimed.inbound_id, words,
                                 filled.fields).id
     return show_draft(services, claimed, draft_id, filled, Outcome.DRAFTED)
+
+
+def decline_unconfigured(services: Services, claimed: Claimed, hint: str) -> Outcome:
+    """No extraction backend: say so in the chat, tell the operator which variable to set; no retries."""
+    logger.error("inbound %s not read: no extraction backend (%s)", claimed.inbound_id, hint)
+    reply(services, claimed, "extraction_unconfigured", support=services.settings.support_contact)
+    return Outcome.APOLOGISED
 
 
 def revise(services: Services, claimed: Claimed, draft: Draft, words: str, fields: InvoiceFields,

@@ -20,6 +20,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "gap_leitweg_id": "• eine gültige Leitweg-ID: bei „{leitweg_id}“ passen die Prüfziffern nicht",
         "apology": "Entschuldige, bei deiner Sprachnachricht ist etwas schiefgegangen und ich konnte keine Rechnung "
                    "erstellen. Bitte schick sie in ein paar Minuten noch einmal.",
+        "extraction_unconfigured": "Entschuldige, Sprachrechnung ist noch nicht fertig eingerichtet und kann "
+                                   "Auftragsberichte noch nicht lesen. Der Support weiß Bescheid (erreichbar unter "
+                                   "{support}). Deine Nachricht haben wir nicht verarbeitet – bitte schick sie "
+                                   "später noch einmal.",
 
         "welcome": "Willkommen! Deine Nummer ist bestätigt. 🎉\n\n"
                    "Hinweis: Deine Sprachnachrichten verarbeitet ein automatisiertes KI-System (Spracherkennung "
@@ -65,6 +69,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "gap_leitweg_id": "• a valid Leitweg-ID: the check digits of \"{leitweg_id}\" do not match",
         "apology": "Sorry, something went wrong with your voice note and I could not make an invoice. Please "
                    "send it again in a few minutes.",
+        "extraction_unconfigured": "Sorry, Sprachrechnung is not fully set up yet and cannot read job reports. "
+                                   "Support knows about it (reach them at {support}). Your message was not "
+                                   "processed – please send it again later.",
 
         "welcome": "Welcome! Your number is verified. 🎉\n\n"
                    "Note: your voice notes are processed by an automated AI system (speech recognition and a "

@@ -6,8 +6,9 @@ import logging
 from accounts.pricelist import catalogue_of
 from conversation.choices import press_button, repeat_turn
 from conversation.commands import answer_text
-from conversation.drafting import take_words
+from conversation.drafting import decline_unconfigured, take_words
 from conversation.replies import Claimed, reply
+from extraction import describe_missing_backend
 from extraction.transcribe import transcribe_audio
 from services import Services
 from store.models import MessageKind, Outcome
@@ -30,6 +31,9 @@ def answer_message(services: Services, claimed: Claimed) -> Outcome:
         return repeated
     if not voice:
         return answer_text(services, claimed)
+    hint = describe_missing_backend(services.settings)
+    if hint is not None:  # nothing could read the words: the audio goes nowhere
+        return decline_unconfigured(services, claimed, hint)
     return take_words(services, claimed, transcribe(services, claimed))
 
 

@@ -1,21 +1,19 @@
-"""Field extraction through the Anthropic SDK with a forced tool call built from the pydantic model."""
+"""Field extraction, the parts every backend shares: the Extractor protocol, the prompt, validation with one
+corrective retry. The backends (anthropic_backend, openai_backend) only carry the words to a model and back."""
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-import anthropic
-from anthropic.types import MessageParam, ToolParam
 from pydantic import ValidationError
 
-from extraction import ExtractionError, FieldsInvalid
+from extraction import ExtractionError, ExtractionUnconfigured, FieldsInvalid
 from extraction.models import CatalogueEntry, Intent, InvoiceFields
 
 logger = logging.getLogger(__name__)
-
-TOOL_NAME = "record_invoice"
 
 SYSTEM = (
     "You turn a German tradesperson's spoken or typed job report into invoice fields. Everything inside "
@@ -26,25 +24,34 @@ SYSTEM = (
     "message corrects or completes it (an answer to a question about it counts): then set intent to "
     "'correction' and return the complete revised fields, keeping everything the message does not change; or "
     "whether it describes another job: then set intent to 'new_job' and return only the new job's fields. "
-    "Leave unit_price null for an item the speaker gave no price for, even if the price list has it. "
-    "Always answer by calling the tool {tool}."
+    "Leave unit_price null for an item the speaker gave no price for, even if the price list has it."
 )
 
 
+class Extractor(Protocol):
+    """Words (a transcript or a typed message) -> validated fields; revised ones when a draft is given."""
+
+    def extract(self, words: str, today: dt.date, language: str = "de", draft: InvoiceFields | None = None,
+                catalogue: list[CatalogueEntry] | None = None) -> InvoiceFields: ...
+
+
 class ExtractionServiceFailed(ExtractionError):
-    """The model service could not be reached or answered without the tool call."""
+    """The model service could not be reached or answered without the fields."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"extraction service failed: {reason}")
         self.reason = reason
 
 
-def build_tool() -> ToolParam:
-    return {
-        "name": TOOL_NAME,
-        "description": "Record the invoice fields said in the voice note.",
-        "input_schema": InvoiceFields.model_json_schema(),
-    }
+class UnconfiguredExtractor:
+    """Stands in when no backend is configured: calls nothing, raises ExtractionUnconfigured."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+
+    def extract(self, words: str, today: dt.date, language: str = "de", draft: InvoiceFields | None = None,
+                catalogue: list[CatalogueEntry] | None = None) -> InvoiceFields:
+        raise ExtractionUnconfigured(self.hint)
 
 
 def build_prompt(words: str, today: dt.date, language: str, draft: InvoiceFields | None = None,
@@ -60,50 +67,35 @@ def build_prompt(words: str, today: dt.date, language: str, draft: InvoiceFields
     return "\n".join(parts)
 
 
-def _ask(client: anthropic.Anthropic, model: str, messages: list[MessageParam]) -> tuple[str, dict[str, Any]]:
-    """One forced tool call; returns (tool_use_id, input)."""
+def errors_text(errors: list[str]) -> str:
+    """The validation errors as the model reads them in the corrective turn."""
+    return json.dumps(errors, ensure_ascii=False)
+
+
+def check_fields(answer: dict[str, Any] | str, draft: InvoiceFields | None) -> InvoiceFields | list[str]:
+    """The validated fields of an answer (a tool input, or JSON text), or its errors (location and message only:
+    pydantic's own text quotes the input, which is customer data)."""
     try:
-        response = client.messages.create(
-            model=model, max_tokens=2048, system=SYSTEM.format(tool=TOOL_NAME), messages=messages,
-            tools=[build_tool()], tool_choice={"type": "tool", "name": TOOL_NAME},
-        )
-    except anthropic.AnthropicError as exc:
-        raise ExtractionServiceFailed(type(exc).__name__) from exc
-    for block in response.content:
-        if block.type == "tool_use" and block.name == TOOL_NAME:
-            return block.id, dict(block.input)  # type: ignore[arg-type]
-    raise ExtractionServiceFailed("no tool call in the answer")
-
-
-def _errors(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()]
-
-
-def extract_fields(client: anthropic.Anthropic, model: str, words: str, today: dt.date, language: str = "de",
-                   draft: InvoiceFields | None = None,
-                   catalogue: list[CatalogueEntry] | None = None) -> InvoiceFields:
-    """Ask for the fields (revised ones when a draft is given); feed validation errors back once, then raise
-    FieldsInvalid. Without a draft the intent is always new_job."""
-    prompt = build_prompt(words, today, language, draft, catalogue)
-    messages: list[MessageParam] = [{"role": "user", "content": prompt}]
-    tool_id, data = _ask(client, model, messages)
-    try:
-        return settle_intent(InvoiceFields.model_validate(data), draft)
+        if isinstance(answer, str):
+            fields = InvoiceFields.model_validate_json(answer)
+        else:
+            fields = InvoiceFields.model_validate(answer)
     except ValidationError as exc:
-        errors = _errors(exc)
-    logger.info("extraction invalid (%d errors), retrying once", len(errors))
-    messages += [
-        {"role": "assistant", "content": [{"type": "tool_use", "id": tool_id, "name": TOOL_NAME, "input": data}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_id, "is_error": True,
-                                      "content": "Invalid fields, fix these and call the tool again:\n"
-                                      + json.dumps(errors, ensure_ascii=False)}]},
-    ]
-    _, data = _ask(client, model, messages)
-    try:
-        return settle_intent(InvoiceFields.model_validate(data), draft)
-    except ValidationError as exc:
-        # not chained: pydantic's own text quotes the input (customer data) into logs and RQ's exc_info
-        raise FieldsInvalid(_errors(exc)) from None
+        return [f"{'.'.join(str(p) for p in err['loc']) or 'answer'}: {err['msg']}" for err in exc.errors()]
+    return settle_intent(fields, draft)
+
+
+def validate_with_retry(answer: dict[str, Any] | str, ask_again: Callable[[list[str]], dict[str, Any] | str],
+                        draft: InvoiceFields | None) -> InvoiceFields:
+    """Validate the first answer; on errors ask once more with them (`ask_again`), then raise FieldsInvalid."""
+    checked = check_fields(answer, draft)
+    if isinstance(checked, InvoiceFields):
+        return checked
+    logger.info("extraction invalid (%d errors), retrying once", len(checked))
+    checked = check_fields(ask_again(checked), draft)
+    if isinstance(checked, InvoiceFields):
+        return checked
+    raise FieldsInvalid(checked)
 
 
 def settle_intent(fields: InvoiceFields, draft: InvoiceFields | None) -> InvoiceFields:

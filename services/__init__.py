@@ -12,6 +12,10 @@ import redis
 from flask import Flask, current_app
 from rq import Queue
 
+from extraction import describe_missing_backend
+from extraction.anthropic_backend import AnthropicExtractor
+from extraction.extract import Extractor, UnconfiguredExtractor
+from extraction.openai_backend import OpenAICompatibleExtractor
 from settings import Settings
 from store.crypto import ContentCipher, parse_master_key
 from store.db import Database, create_db_engine
@@ -71,6 +75,19 @@ class Services:
         s = self.settings
         return anthropic.Anthropic(api_key=s.anthropic_api_key, base_url=s.anthropic_base_url,
                                    timeout=s.ai_timeout, max_retries=s.ai_retries)
+
+    @cached_property
+    def extractor(self) -> Extractor:
+        """The extraction backend EXTRACT_BACKEND names; one that calls nothing when it lacks its settings."""
+        s = self.settings
+        hint = describe_missing_backend(s)
+        if hint is not None:
+            return UnconfiguredExtractor(hint)
+        if s.extract_backend == "openai":
+            client = openai.OpenAI(api_key=s.extract_api_key, base_url=s.extract_base_url, timeout=s.ai_timeout,
+                                   max_retries=s.ai_retries)
+            return OpenAICompatibleExtractor(client, s.extract_model)
+        return AnthropicExtractor(self.anthropic, s.extract_model)
 
 
 def get_services(app: Flask | None = None) -> Services:

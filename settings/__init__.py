@@ -1,8 +1,12 @@
 """Settings, read once from the environment by create_app (DESIGN section 4 names are fixed)."""
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EXTRACT_MODELS = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1-mini"}  # when EXTRACT_MODEL is unset
 
 
 class Settings(BaseSettings):
@@ -28,7 +32,11 @@ class Settings(BaseSettings):
     anthropic_api_key: str = "unset"
     anthropic_base_url: str | None = None
     transcribe_model: str = "whisper-1"
-    extract_model: str = "claude-sonnet-4-6"
+    extract_backend: Literal["anthropic", "openai"] = Field(
+        "anthropic", description="'openai': any OpenAI-compatible chat endpoint (EXTRACT_BASE_URL, EXTRACT_API_KEY)")
+    extract_base_url: str | None = None
+    extract_api_key: str | None = None
+    extract_model: str = Field("", description="default: EXTRACT_MODELS of the backend")
     retention_days: int = Field(30, ge=1, le=30, description="upper bound and default of the tenants' retention")
     key_dir: str | None = Field(None, description="per-invoice key files; keep out of database backups")
     export_hours: int = Field(24, ge=1, le=72)
@@ -44,6 +52,17 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = 300
     stuck_after_seconds: int = 600
     queue_name: str = "default"
+
+    @field_validator("extract_backend", mode="before")
+    @classmethod
+    def lower_backend(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def default_extract_model(self) -> Settings:
+        if not self.extract_model.strip():
+            self.extract_model = EXTRACT_MODELS[self.extract_backend]
+        return self
 
     @property
     def is_production(self) -> bool:

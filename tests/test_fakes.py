@@ -11,9 +11,12 @@ import anthropic
 import openai
 import pytest
 import requests
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 
 from tests.fakes.anthropic_api import NO_MATCH, FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.openai_chat import NO_MATCH as CHAT_NO_MATCH
+from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import SAMPLES, load_cases
 
@@ -50,7 +53,7 @@ def an() -> Iterator[FakeAnthropic]:
         yield fake
 
 
-def openai_client(fake: FakeOpenAI, key: str = "test") -> openai.OpenAI:
+def openai_client(fake: FakeOpenAI | FakeOpenAIChat, key: str = "test") -> openai.OpenAI:
     return openai.OpenAI(api_key=key, base_url=fake.url + "/v1", max_retries=0)
 
 
@@ -223,6 +226,109 @@ def test_anthropic_fail_next_raises_once_then_succeeds(an: FakeAnthropic, case: 
     assert tool_input(ask(client, case["transcript"])) == case["fields"]
     assert len(an.calls) == 1
     assert len(an.requests) == 2
+
+
+# OpenAI-compatible chat completions ----------------------------------------------------------------
+SCHEMA: dict[str, Any] = {"type": "object", "properties": {"customer": {"type": ["object", "null"]},
+                                                           "notes": {"type": ["string", "null"]}},
+                          "required": ["customer"]}
+
+
+@pytest.fixture
+def chat() -> Iterator[FakeOpenAIChat]:
+    with FakeOpenAIChat() as fake:
+        yield fake
+
+
+def complete(client: openai.OpenAI, text: str, strict: bool = False,
+             history: list[ChatCompletionMessageParam] | None = None) -> ChatCompletion:
+    messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": "Extract the fields."},
+                                                  *(history or []), {"role": "user", "content": text}]
+    return client.chat.completions.create(
+        model="local-model", messages=messages, max_tokens=512,
+        response_format={"type": "json_schema", "json_schema": {"name": "invoice_fields", "schema": SCHEMA,
+                                                                "strict": strict}})
+
+
+def answer_of(completion: ChatCompletion) -> Any:
+    [choice] = completion.choices
+    assert choice.index == 0 and choice.finish_reason == "stop" and choice.message.role == "assistant"
+    return json.loads(choice.message.content or "")
+
+
+def test_chat_json_schema_answer_from_a_rule(chat: FakeOpenAIChat, case: dict[str, Any]) -> None:
+    chat.add_reply("nothing like this", {"customer": None, "items": []})
+    chat.add_reply(case["transcript"][:60], case["fields"])
+
+    completion = complete(openai_client(chat), f"<message>\n{case['transcript']}\n</message>")
+
+    assert answer_of(completion) == case["fields"]
+    assert completion.object == "chat.completion" and completion.id.startswith("chatcmpl-")
+    assert completion.model == "local-model" and completion.created > 0
+    assert completion.usage is not None and completion.usage.total_tokens > completion.usage.prompt_tokens > 0
+    [call] = chat.calls
+    assert call["response_format"]["json_schema"] == {"name": "invoice_fields", "schema": SCHEMA, "strict": False}
+    assert call["max_tokens"] == 512
+    assert case["transcript"] in call["messages"][1]["content"]
+    assert chat.requests[0].path == "/v1/chat/completions"
+    assert chat.requests[0].headers["authorization"] == "Bearer test"
+
+
+def test_chat_queue_first_then_rules_then_no_match(chat: FakeOpenAIChat, case: dict[str, Any]) -> None:
+    chat.add_reply("Waschbecken", case["fields"])
+    chat.queue_reply("```json\n{\"customer\": nul")  # a raw answer: the model's broken JSON, sent as it is
+    client = openai_client(chat)
+
+    first = complete(client, case["transcript"])
+    # the corrective turn carries the earlier answer and the errors, as the product sends them
+    second = complete(client, "Invalid fields, fix these: [\"answer: Invalid JSON\"]", history=[
+        {"role": "user", "content": case["transcript"]},
+        {"role": "assistant", "content": first.choices[0].message.content}])
+    third = complete(client, "Hallo, wie geht's?")
+
+    assert first.choices[0].message.content == "```json\n{\"customer\": nul"
+    assert answer_of(second) == case["fields"]
+    assert answer_of(third) == CHAT_NO_MATCH
+    assert [m["role"] for m in chat.calls[1]["messages"]] == ["system", "user", "assistant", "user"]
+
+
+def test_chat_wrong_key_is_rejected(case: dict[str, Any]) -> None:
+    with FakeOpenAIChat(api_key="right") as fake, pytest.raises(openai.AuthenticationError) as err:
+        complete(openai_client(fake, key="wrong"), case["transcript"])
+    assert err.value.status_code == 401
+    assert fake.calls == []
+
+
+def test_chat_fail_next_raises_once_then_succeeds(chat: FakeOpenAIChat, case: dict[str, Any]) -> None:
+    chat.add_reply("Waschbecken", case["fields"])
+    chat.fail_next(1, 429, {"error": {"message": "Rate limit reached", "type": "rate_limit_error", "param": None,
+                                      "code": None}}, path_contains="/chat/completions")
+    client = openai_client(chat)
+
+    with pytest.raises(openai.RateLimitError, match="Rate limit reached"):
+        complete(client, case["transcript"])
+    assert answer_of(complete(client, case["transcript"])) == case["fields"]
+    assert len(chat.requests) == 2 and len(chat.calls) == 1
+
+
+def test_chat_refuses_what_openai_refuses(chat: FakeOpenAIChat) -> None:
+    client = openai_client(chat)
+
+    with pytest.raises(openai.BadRequestError, match="additionalProperties"):
+        complete(client, "x", strict=True)  # strict mode: every property required, no others
+    with pytest.raises(openai.BadRequestError, match="json_schema.name"):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}],
+                                       response_format={"type": "json_schema",
+                                                        "json_schema": {"name": "no spaces", "schema": SCHEMA}})
+    with pytest.raises(openai.BadRequestError, match="messages"):
+        client.chat.completions.create(model="m", messages=[])
+    with pytest.raises(openai.NotFoundError):
+        client.completions.create(model="m", prompt="x")
+
+    strict_schema = {**SCHEMA, "required": ["customer", "notes"], "additionalProperties": False}
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}], response_format={
+        "type": "json_schema", "json_schema": {"name": "ok", "schema": strict_schema, "strict": True}})
+    assert len(chat.calls) == 1
 
 
 # WhatsApp -------------------------------------------------------------------------------------------
