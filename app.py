@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from handlers import (
     account,
     download,
+    emulator,
+    emulator_graph,
     export,
     health,
     pages,
@@ -35,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 BLUEPRINTS = (health.bp, webhook.bp, download.bp, preview.bp, pages.bp, support.bp, account.bp, export.bp)
 assert support_privacy and support_tenants  # they add their routes to support.bp
+EMULATOR_BLUEPRINTS = (emulator.bp, emulator_graph.bp)  # development only: EMULATOR=1, never in production
 
 
 class ConfigError(Exception):
@@ -63,6 +66,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     overrides = {k: v for k, v in (config or {}).items() if k != "instance_path"}
     settings = Settings(**overrides)
     instance = Path(app.instance_path)
+    if settings.emulator and settings.is_production:
+        raise ConfigError("EMULATOR=1 is a development tool and is refused when APP_ENV=production")
     secret_key, content_key = settings.secret_key, settings.content_key
     if not (secret_key and content_key):
         if settings.is_production:
@@ -81,6 +86,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     install_token_filter()
     for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    for blueprint in EMULATOR_BLUEPRINTS if settings.emulator else ():
         app.register_blueprint(blueprint)
     register_commands(app)
     return app

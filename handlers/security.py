@@ -23,6 +23,13 @@ ACCOUNT_PAGE = {**LINK_PAGE, "X-Frame-Options": "DENY", "Content-Security-Policy
 CONSOLE_PAGE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
                 "Referrer-Policy": "no-referrer"}
 CONSOLE_CSP = "default-src 'none'; style-src {style}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+# The WhatsApp emulator (development only): its own script and style files, fetch to itself, recordings played
+# back from blob: URLs and its own media route, the microphone for itself only; never cached or framed.
+EMULATOR_PAGE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                 "Referrer-Policy": "no-referrer", "Permissions-Policy": "microphone=(self)",
+                 "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                            "connect-src 'self'; media-src 'self' blob:; img-src 'self' data:; "
+                                            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
 
 
 def build_console_csp(nonce: str | None) -> dict[str, str]:

@@ -9,6 +9,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 EXTRACT_MODELS = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1-mini"}  # when EXTRACT_MODEL is unset
 
 
+# EMULATOR=1 (development): the app's own emulated Graph API, and credentials for it where none are set
+EMULATOR_GRAPH_PATH = "/emulator/graph/v25.0"
+EMULATOR_CREDENTIALS = {"whatsapp_token": "emulator-token", "whatsapp_app_secret": "emulator-app-secret",
+                        "whatsapp_phone_number_id": "100000000000001"}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
 
@@ -52,6 +58,7 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = 300
     stuck_after_seconds: int = 600
     queue_name: str = "default"
+    emulator: bool = Field(False, description="serve the WhatsApp emulator at /emulator (never in production)")
 
     @field_validator("extract_backend", mode="before")
     @classmethod
@@ -62,6 +69,19 @@ class Settings(BaseSettings):
     def default_extract_model(self) -> Settings:
         if not self.extract_model.strip():
             self.extract_model = EXTRACT_MODELS[self.extract_backend]
+        return self
+
+    @model_validator(mode="after")
+    def point_whatsapp_at_emulator(self) -> Settings:
+        """EMULATOR=1 outside production: WhatsApp calls go to the emulated Graph API under PUBLIC_BASE_URL unless
+        WHATSAPP_API_BASE is set, with development credentials where none are set."""
+        if not self.emulator or self.is_production:
+            return self
+        if "whatsapp_api_base" not in self.model_fields_set:
+            self.whatsapp_api_base = self.public_url(EMULATOR_GRAPH_PATH)
+        for name, value in EMULATOR_CREDENTIALS.items():
+            if not getattr(self, name):
+                setattr(self, name, value)
         return self
 
     @property
