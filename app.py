@@ -9,8 +9,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+import click
+import dotenv
 from flask import Flask
+from flask.helpers import get_load_dotenv
 from flask_wtf.csrf import CSRFError
+from pydantic import ValidationError
 
 from handlers import (
     account,
@@ -40,8 +44,29 @@ assert support_privacy and support_tenants  # they add their routes to support.b
 EMULATOR_BLUEPRINTS = (emulator.bp, emulator_graph.bp)  # development only: EMULATOR=1, never in production
 
 
-class ConfigError(Exception):
-    """A required setting is missing or invalid."""
+class ConfigError(click.ClickException):
+    """A required setting is missing or invalid (a ClickException: the flask command shows it as one line)."""
+
+
+def read_settings(overrides: dict[str, Any]) -> Settings:
+    """The environment's settings (and the overrides); invalid ones are refused in one line naming the variables."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = [(f"{'.'.join(map(str, e['loc'])).upper()}: " if e["loc"] else "") + e["msg"].removeprefix(
+            "Value error, ") for e in exc.errors(include_url=False, include_input=False)]
+        raise ConfigError("invalid settings: " + "; ".join(problems)) from None
+
+
+def refuse_dotenv_in_production(settings: Settings) -> None:
+    """`.env` is for development: the flask command loads it (python-dotenv, variables already set win) before
+    the app exists, so in production refuse to start on one rather than run on a file."""
+    if not (settings.is_production and os.environ.get("FLASK_RUN_FROM_CLI") == "true" and get_load_dotenv()):
+        return
+    for name in (".env", ".flaskenv"):
+        if found := dotenv.find_dotenv(name, usecwd=True):
+            raise ConfigError(f"APP_ENV=production takes its settings from the environment only, but the flask "
+                              f"command loaded {found}: remove it, or set FLASK_SKIP_DOTENV=1")
 
 
 def load_dev_secrets(instance_path: Path) -> dict[str, str]:
@@ -61,17 +86,16 @@ def load_dev_secrets(instance_path: Path) -> dict[str, str]:
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides environment settings (tests hand in their own)."""
-    app = Flask(__name__, instance_path=(config or {}).get("instance_path") or None,
+    app = Flask(__name__, instance_path=(config or {}).get("instance_path") or os.environ.get("INSTANCE_PATH") or None,
                 instance_relative_config=True)
     overrides = {k: v for k, v in (config or {}).items() if k != "instance_path"}
-    settings = Settings(**overrides)
+    settings = read_settings(overrides)
+    refuse_dotenv_in_production(settings)
     instance = Path(app.instance_path)
     if settings.emulator and settings.is_production:
         raise ConfigError("EMULATOR=1 is a development tool and is refused when APP_ENV=production")
     secret_key, content_key = settings.secret_key, settings.content_key
-    if not (secret_key and content_key):
-        if settings.is_production:
-            raise ConfigError("SECRET_KEY and CONTENT_KEY are required when APP_ENV=production")
+    if not (secret_key and content_key):  # development (Settings refuses production without them)
         dev = load_dev_secrets(instance)
         secret_key, content_key = secret_key or dev["secret_key"], content_key or dev["content_key"]
     app.config.update(SECRET_KEY=secret_key, MAX_CONTENT_LENGTH=3 * 1024 * 1024 + 65536,

@@ -156,3 +156,8 @@ def authenticate(session: Session, cipher: ContentCipher, email: str, password: 
 def find_active_staff(session: Session, staff_id: int) -> StaffUser | None:
     staff = session.get(StaffUser, staff_id)
     return staff if staff is not None and staff.active else None
+
+
+def has_staff(session: Session) -> bool:
+    """Whether any support staff account exists (`flask serve` says how to create the first one)."""
+    return session.scalar(select(StaffUser.id).limit(1)) is not None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import requests
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -34,7 +35,7 @@ from services import get_services
 from store.erasure import list_receipts
 from store.models import Tenant
 from store.phones import open_phone
-from whatsapp import GraphError
+from whatsapp import GraphError, NotConfigured
 from workers.queue import enqueue_welcome
 
 logger = logging.getLogger(__name__)
@@ -150,10 +151,22 @@ def tenant_send_code(tenant_id: int) -> BaseResponse:
               "möglich.", "error")
     except ChallengeLocked:
         flash("Die Verifizierung ist nach 5 falschen Codes gesperrt. Setzen Sie sie zuerst zurück.", "error")
+    except NotConfigured as exc:
+        verb = "fehlt" if len(exc.missing) == 1 else "fehlen"
+        flash(f"WhatsApp ist nicht eingerichtet: {' und '.join(exc.missing)} {verb} in den Einstellungen. Es wurde "
+              "kein Code gesendet.", "error")
     except GraphError as exc:
         logger.warning("sending a code to tenant %s failed: %s", tenant_id, exc)
-        flash(f"WhatsApp hat den Versand abgelehnt (Fehler {exc.code or exc.status}). Es wurde kein Code "
-              "gesendet.", "error")
+        if exc.status == 401 or exc.code == 190:
+            flash("WhatsApp hat den Zugangsschlüssel abgelehnt (WHATSAPP_TOKEN prüfen). Es wurde kein Code "
+                  "gesendet.", "error")
+        else:
+            flash(f"WhatsApp hat den Versand abgelehnt (Fehler {exc.code or exc.status}). Es wurde kein Code "
+                  "gesendet.", "error")
+    except requests.RequestException as exc:
+        logger.warning("sending a code to tenant %s failed: %s", tenant_id, type(exc).__name__)
+        flash("WhatsApp ist nicht erreichbar (WHATSAPP_API_BASE). Es wurde kein Code gesendet; bitte später "
+              "erneut versuchen.", "error")
     return redirect(url_for("support.tenant", tenant_id=tenant_id))
 
 

@@ -35,6 +35,8 @@ class Services:
 
     @cached_property
     def db(self) -> Database:
+        if not self.settings.database_url:
+            os.makedirs(self.instance_path, exist_ok=True)  # the default SQLite file's folder
         url = self.settings.database_url or f"sqlite:///{self.instance_path / 'app.db'}"
         return Database(create_db_engine(url))
 

@@ -1,12 +1,17 @@
 """Settings, read once from the environment by create_app (DESIGN section 4 names are fixed)."""
 from __future__ import annotations
 
+import os
+import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EXTRACT_MODELS = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1-mini"}  # when EXTRACT_MODEL is unset
+MIN_SECRET_BYTES = 32
+HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+B64_KEY = re.compile(r"[A-Za-z0-9_-]{43}=?")  # urlsafe base64 of 32 bytes
 
 
 # EMULATOR=1 (development): the app's own emulated Graph API, and credentials for it where none are set
@@ -16,12 +21,15 @@ EMULATOR_CREDENTIALS = {"whatsapp_token": "emulator-token", "whatsapp_app_secret
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+    # An empty variable (KEY=) means the default, so a copied .env.example starts as it is.
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
 
-    app_env: str = Field("development", description="'production' makes SECRET_KEY and CONTENT_KEY mandatory")
+    app_env: Literal["development", "production", "test"] = Field(
+        "development", description="'production' makes SECRET_KEY and CONTENT_KEY mandatory and checks them")
     database_url: str | None = None
     redis_url: str | None = None
-    public_base_url: str = "http://localhost:5000"
+    public_base_url: str = Field(default_factory=lambda: f"http://localhost:{os.environ.get('PORT') or 5000}",
+                                 description="base of the links the bot sends; default: this machine's PORT")
     secret_key: str | None = None
     content_key: str | None = None
     whatsapp_token: str = ""
@@ -82,6 +90,27 @@ class Settings(BaseSettings):
         for name, value in EMULATOR_CREDENTIALS.items():
             if not getattr(self, name):
                 setattr(self, name, value)
+        return self
+
+    @field_validator("content_key")
+    @classmethod
+    def check_content_key(cls, value: str | None) -> str | None:
+        """64 hex characters (or urlsafe base64 of 32 bytes, as store.crypto reads it), in every environment."""
+        if value and not (HEX_KEY.fullmatch(value.strip()) or B64_KEY.fullmatch(value.strip())):
+            raise ValueError("must be 64 hex characters (32 bytes); generate one with "
+                             "python -c \"import secrets; print(secrets.token_hex(32))\"")
+        return value
+
+    @model_validator(mode="after")
+    def refuse_weak_production(self) -> Settings:
+        """Production starts only with both keys set and the secret key long enough."""
+        if not self.is_production:
+            return self
+        if not (self.secret_key and self.content_key):
+            raise ValueError("SECRET_KEY and CONTENT_KEY are required when APP_ENV=production")
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes when APP_ENV=production; "
+                             "generate one with python -c \"import secrets; print(secrets.token_hex(32))\"")
         return self
 
     @property

@@ -10,6 +10,8 @@ from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -71,10 +73,22 @@ def execute_count(session: Session, statement: Executable) -> int:
     return result.rowcount
 
 
-def upgrade_database(url: str, cipher: ContentCipher | None = None) -> None:
-    """Run Alembic migrations up to head against `url`; `cipher` seals personal data in existing rows."""
+def _alembic_config() -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def is_schema_current(engine: Engine) -> bool:
+    """Whether the database is migrated to the newest revision (False for an empty or older one)."""
+    heads = set(ScriptDirectory.from_config(_alembic_config()).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
+
+
+def upgrade_database(url: str, cipher: ContentCipher | None = None) -> None:
+    """Run Alembic migrations up to head against `url`; `cipher` seals personal data in existing rows."""
+    config = _alembic_config()
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["cipher"] = cipher
     command.upgrade(config, "head")

@@ -46,6 +46,8 @@ from tests.helpers import (
 )
 from whatsapp.signature import sign_body
 
+os.environ["FLASK_SKIP_DOTENV"] = "1"  # no flask command of the suite reads a developer's .env
+
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:

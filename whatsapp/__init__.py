@@ -14,6 +14,14 @@ class GraphError(WhatsAppError):
         self.code = code
 
 
+class NotConfigured(WhatsAppError):
+    """WHATSAPP_TOKEN or WHATSAPP_PHONE_NUMBER_ID is empty: nothing was sent."""
+
+    def __init__(self, missing: list[str]) -> None:
+        super().__init__(f"WhatsApp is not configured: set {' and '.join(missing)}")
+        self.missing = missing
+
+
 class MessageInvalid(WhatsAppError):
     """An outgoing message breaks a Cloud API limit. Callers must fit the limits, so this is a programming
     error caught before sending; `field` names the part ("body", "buttons", "button_title", "button_id",

@@ -8,7 +8,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from whatsapp import GraphError
+from whatsapp import GraphError, NotConfigured
 from whatsapp.limits import MAX_BODY, MAX_BUTTON_ID, MAX_BUTTON_TITLE, MAX_BUTTONS, MAX_FOOTER, check_buttons
 
 __all__ = ["MAX_BODY", "MAX_BUTTONS", "MAX_BUTTON_ID", "MAX_BUTTON_TITLE", "MAX_FOOTER", "MAX_MEDIA_BYTES",
@@ -38,9 +38,16 @@ class WhatsAppClient:
                  timeout: float = 10.0) -> None:
         self.api_base = api_base.rstrip("/")
         self.phone_number_id = phone_number_id
+        self._missing = [name for name, value in (("WHATSAPP_TOKEN", token),
+                                                  ("WHATSAPP_PHONE_NUMBER_ID", phone_number_id)) if not value]
         self._session = session
         self._headers = {"Authorization": f"Bearer {token}"}
         self._timeout = timeout
+
+    def _require_credentials(self) -> None:
+        """NotConfigured before any request when the token or the phone number id is empty."""
+        if self._missing:
+            raise NotConfigured(self._missing)
 
     def _check(self, response: requests.Response) -> dict[str, Any]:
         if response.status_code >= 400:
@@ -56,6 +63,7 @@ class WhatsAppClient:
 
     def download_media(self, media_id: str) -> tuple[bytes, str]:
         """Resolve a media id to its short-lived URL and fetch the bytes into memory."""
+        self._require_credentials()
         meta = self._check(self._session.get(f"{self.api_base}/{media_id}", headers=self._headers,
                                              timeout=self._timeout))
         response = self._session.get(meta["url"], headers=self._headers, timeout=self._timeout, stream=True)
@@ -111,5 +119,6 @@ class WhatsAppClient:
         return str(data.get("messages", [{}])[0].get("id", ""))
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._require_credentials()
         url = f"{self.api_base}/{self.phone_number_id}/messages"
         return self._check(self._session.post(url, json=body, headers=self._headers, timeout=self._timeout))

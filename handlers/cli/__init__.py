@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from handlers.cli import audit, db, service, support_user, tenant, tenant_codes, tenant_privacy
+from handlers.cli.output import guard_schema
 
 GROUPS = (db.group, tenant.group, support_user.group, audit.group)
 assert tenant_codes and tenant_privacy  # they add their commands to tenant.group
@@ -15,3 +16,6 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
     for command in service.COMMANDS:
         app.cli.add_command(command)
+    for command in app.cli.commands.values():  # on an unmigrated database: one line saying to run `db upgrade`
+        if command is not db.group:
+            guard_schema(command)
