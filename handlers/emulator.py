@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 
 from accounts.tenants import InvalidPhone, normalise_phone
+from extraction import describe_missing_backend
 from handlers.emulator_state import ChatStore, chat_store, deliver_webhook, tenant_numbers
 from handlers.security import EMULATOR_PAGE
 from services import Services, get_services
@@ -83,7 +84,8 @@ def page() -> str:
             numbers.append({"phone": f"+{digits}", "company": None, "verified": False, "active": False})
             known.add(f"+{digits}")
     current = next((n["phone"] for n in numbers if n["active"] and n["verified"]), "")
-    return render_template("emulator.html", numbers=numbers, current=current)
+    return render_template("emulator.html", numbers=numbers, current=current,
+                           setup_hint=describe_missing_backend(services.settings))
 
 
 def read_number(value: Any) -> str:

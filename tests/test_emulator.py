@@ -465,3 +465,16 @@ def test_the_page_is_served_with_a_strict_policy(client: FlaskClient, add_tenant
     assert "<script>" not in html and "style=" not in html and "<style" not in html
     assert f'data-number="{TENANT_PHONE}"' in html
     assert client.get("/emulator/static/emulator.js").status_code == 200
+
+
+def test_without_an_extraction_backend_the_page_names_the_variable_to_set(
+        app_env: dict[str, str], tmp_path: Path) -> None:
+    config: dict[str, Any] = {k.lower(): v for k, v in app_env.items() if k != "JOB_RETRY_INTERVALS"}
+    config["instance_path"] = str(tmp_path / "instance")
+    app = create_app({**config, "anthropic_api_key": ""})
+    html = app.test_client().get("/emulator").get_data(as_text=True)
+    assert "kann der Bot noch nicht lesen: ANTHROPIC_API_KEY is not set" in html
+    get_services(app).close()
+    app = create_app(config)
+    assert "noch nicht lesen" not in app.test_client().get("/emulator").get_data(as_text=True)
+    get_services(app).close()
