@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from conversation.drafting import answer_decided, issue_chosen, reshow
 from conversation.draftview import DraftAction, parse_button_id
 from conversation.replies import Claimed, reply
+from conversation.storno import repeat_cancellation
 from conversation.texts import render_text
 from documents import PriceMissing
 from documents.drafts import discard_draft, find_draft, list_open_drafts, touch_draft
@@ -76,9 +77,12 @@ def repeat_turn(services: Services, claimed: Claimed) -> Outcome | None:
     of making a second draft or applying a correction twice. None when the turn has not happened yet."""
     with services.db.session() as session:
         row = session.scalar(select(Invoice).where(Invoice.tenant_id == claimed.tenant_id, or_(
-            Invoice.inbound_id == claimed.inbound_id, Invoice.revised_by == claimed.inbound_id)))
+            Invoice.inbound_id == claimed.inbound_id, Invoice.revised_by == claimed.inbound_id))
+            .order_by(Invoice.cancels_id.is_(None)).limit(1))  # a STORNO's Stornorechnung before its draft
     if row is None:
         return None
+    if row.cancels_id is not None:
+        return repeat_cancellation(services, claimed, row)
     if row.state is InvoiceState.DRAFT:
         return reshow(services, claimed, row.id, Outcome.DRAFTED)
     return answer_decided(services, claimed, row)
@@ -103,7 +107,8 @@ def send_status(services: Services, claimed: Claimed) -> Outcome:
                 fields = InvoiceFields.model_validate_json(fields_json)
                 customer = fields.customer.name if fields.customer else ""
                 try:
-                    amount = format_money(summary_of(fields_json, tenant)[0], locale)
+                    gross = summary_of(fields_json, tenant)[0]
+                    amount = format_money(-gross if row.cancels_id else gross, locale)  # a Stornorechnung: reversed
                 except PriceMissing:
                     amount = render_text("status_unpriced", claimed.language)
                 lines.append(render_text("status_line", claimed.language, customer=customer or "?", gross=amount))

@@ -1,4 +1,4 @@
-"""Text messages: a typed code, the commands (HILFE, STATUS, ABBRECHEN, OK, KONTO, DATEN, LÖSCHEN with JA/NEIN),
+"""Text messages: a typed code, the commands (HILFE, STATUS, ABBRECHEN, OK, STORNO, KONTO, DATEN, LÖSCHEN with JA/NEIN),
 else words for a draft (a job, or a correction of an open draft), or the help for a short unknown text."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from conversation.choices import discard_chosen, send_status
 from conversation.drafting import issue_chosen, take_words
 from conversation.mail import send_mail
 from conversation.replies import Claimed, reply
+from conversation.storno import answer_storno
 from conversation.texts import render_text
 from documents.drafts import list_open_drafts
 from services import Services
@@ -45,6 +46,9 @@ def answer_text(services: Services, claimed: Claimed) -> Outcome:
     if not claimed.verified:
         reply(services, claimed, "no_challenge")
         return Outcome.HINT_SENT
+    cancelled = answer_storno(services, claimed, text)  # STORNO RE-2026-0042
+    if cancelled is not None:
+        return cancelled
     command = text.upper().rstrip(".!")
     if command in ACCOUNT_COMMANDS:
         send_account_link(services, claimed)

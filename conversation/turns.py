@@ -8,6 +8,7 @@ from conversation.choices import press_button, repeat_turn
 from conversation.commands import answer_text
 from conversation.drafting import decline_unconfigured, take_words
 from conversation.replies import Claimed, reply
+from conversation.storno import answer_storno
 from extraction import describe_missing_backend
 from extraction.transcribe import transcribe_audio
 from services import Services
@@ -34,7 +35,9 @@ def answer_message(services: Services, claimed: Claimed) -> Outcome:
     hint = describe_missing_backend(services.settings)
     if hint is not None:  # nothing could read the words: the audio goes nowhere
         return decline_unconfigured(services, claimed, hint)
-    return take_words(services, claimed, transcribe(services, claimed))
+    words = transcribe(services, claimed)
+    cancelled = answer_storno(services, claimed, words)  # "Storno Rechnung RE-2026-0042", said
+    return cancelled if cancelled is not None else take_words(services, claimed, words)
 
 
 def transcribe(services: Services, claimed: Claimed) -> str:

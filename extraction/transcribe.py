@@ -1,13 +1,23 @@
-"""Speech to text through the OpenAI SDK; the audio stays in memory."""
+"""Speech to text: the Transcriber interface, and the OpenAI SDK behind it; the audio stays in memory."""
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 import openai
 
 from extraction import TranscriptionFailed
 
 logger = logging.getLogger(__name__)
+
+
+class Transcriber(Protocol):
+    """Speech to text for one voice note (OpenAI's API here, faster-whisper in extraction.local_whisper)."""
+
+    def transcribe(self, audio: bytes, mime_type: str, language: str, vocabulary: str | None) -> str:
+        """The transcript; raise TranscriptionFailed when no usable one comes. `vocabulary` prompts the model."""
+        ...
+
 
 EXTENSIONS = {"audio/ogg": "ogg", "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/aac": "aac", "audio/amr": "amr"}
 
@@ -28,3 +38,14 @@ def transcribe_audio(client: openai.OpenAI, audio: bytes, mime_type: str, model:
         raise TranscriptionFailed("empty transcript")
     logger.info("transcribed voice note (%d bytes audio, %d chars text)", len(audio), len(text))
     return text
+
+
+class OpenAITranscriber:
+    """A Transcriber through OpenAI's transcription API (`model`, e.g. whisper-1)."""
+
+    def __init__(self, client: openai.OpenAI, model: str) -> None:
+        self.client = client
+        self.model = model
+
+    def transcribe(self, audio: bytes, mime_type: str, language: str, vocabulary: str | None) -> str:
+        return transcribe_audio(self.client, audio, mime_type, self.model, language, vocabulary)

@@ -15,7 +15,9 @@ from rq import Queue
 from extraction import describe_missing_backend
 from extraction.anthropic_backend import AnthropicExtractor
 from extraction.extract import Extractor, UnconfiguredExtractor
+from extraction.local_whisper import DEFAULT_FOLDER, LocalWhisperTranscriber
 from extraction.openai_backend import OpenAICompatibleExtractor
+from extraction.transcribe import OpenAITranscriber, Transcriber
 from settings import Settings
 from store.crypto import ContentCipher, parse_master_key
 from store.db import Database, create_db_engine
@@ -77,6 +79,17 @@ class Services:
         s = self.settings
         return anthropic.Anthropic(api_key=s.anthropic_api_key, base_url=s.anthropic_base_url,
                                    timeout=s.ai_timeout, max_retries=s.ai_retries)
+
+    @cached_property
+    def transcriber(self) -> Transcriber:
+        """TRANSCRIBE_BACKEND's speech to text: OpenAI's API, or faster-whisper on this machine (the model in
+        LOCAL_WHISPER_MODEL, else Whisper base assembled into the instance folder on first use)."""
+        s = self.settings
+        if s.transcribe_backend == "local":
+            if s.local_whisper_model:
+                return LocalWhisperTranscriber(Path(s.local_whisper_model))
+            return LocalWhisperTranscriber(self.instance_path / DEFAULT_FOLDER, assemble=True)
+        return OpenAITranscriber(self.openai, s.transcribe_model)
 
     @cached_property
     def extractor(self) -> Extractor:

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     anthropic_api_key: str = "unset"
     anthropic_base_url: str | None = None
     transcribe_model: str = "whisper-1"
+    transcribe_backend: Literal["openai", "local"] | None = Field(
+        None, description="'local': faster-whisper on this machine; unset: 'local' when no OPENAI_API_KEY is set")
+    local_whisper_model: str | None = Field(
+        None, description="a CTranslate2 Whisper model folder; unset: instance/whisper-base, assembled on first use")
     extract_backend: Literal["anthropic", "openai"] = Field(
         "anthropic", description="'openai': any OpenAI-compatible chat endpoint (EXTRACT_BASE_URL, EXTRACT_API_KEY)")
     extract_base_url: str | None = None
@@ -72,6 +76,18 @@ class Settings(BaseSettings):
     @classmethod
     def lower_backend(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("transcribe_backend", mode="before")
+    @classmethod
+    def lower_transcribe_backend(cls, value: object) -> object:
+        return (value.strip().lower() or None) if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def default_transcribe_backend(self) -> Settings:
+        """Without an OpenAI key (unset, empty or the placeholder "unset"), voice notes are transcribed locally."""
+        if self.transcribe_backend is None:
+            self.transcribe_backend = "local" if self.openai_api_key.strip() in ("", "unset") else "openai"
+        return self
 
     @model_validator(mode="after")
     def default_extract_model(self) -> Settings:

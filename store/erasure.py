@@ -37,7 +37,8 @@ def shred_tenant_content(session: Session, cipher: ContentCipher, tenant_id: int
     """Shred every invoice's content and any message text not yet processed."""
     counts: Counter[str] = Counter()
     invoices = session.scalars(select(Invoice).where(Invoice.tenant_id == tenant_id,
-                                                     Invoice.state != InvoiceState.DELETED)
+                                                     Invoice.state != InvoiceState.DELETED,
+                                                     Invoice.deleted_at.is_(None))
                                .with_for_update()).all()
     for invoice in invoices:
         counts.update(shred_invoice(session, cipher, invoice))

@@ -89,6 +89,8 @@ class Outcome(str, enum.Enum):
     DELETION_ASKED = "deletion_asked"
     DELETION_CANCELLED = "deletion_cancelled"
     CONTENT_DELETED = "content_deleted"
+    CANCELLATION_ISSUED = "cancellation_issued"  # STORNO: a Stornorechnung, and the corrected invoice as a draft
+    CANCELLATION_REFUSED = "cancellation_refused"  # STORNO of an unknown, cancelled or deleted invoice: nothing done
 
 
 class InvoiceState(str, enum.Enum):
@@ -96,6 +98,7 @@ class InvoiceState(str, enum.Enum):
     ISSUED = "issued"
     DOWNLOADED = "downloaded"
     DELETED = "deleted"
+    CANCELLED = "cancelled"  # undone by a Stornorechnung; stays so after its content is deleted (deleted_at)
 
 
 class DeletionTrigger(str, enum.Enum):
@@ -197,6 +200,10 @@ class Invoice(Base):
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)  # end of retention: content deleted by then
     downloaded_at: Mapped[dt.datetime | None] = mapped_column()
     deleted_at: Mapped[dt.datetime | None] = mapped_column()
+    # kept while the contract runs (no content): the SHA-256 of the issued EN 16931 XML (the one in the PDF), and on
+    # a Stornorechnung the invoice it cancels (once: unique)
+    xml_sha256: Mapped[str | None] = mapped_column(String(64))
+    cancels_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), unique=True)
 
 
 class SealedContent(Base):

@@ -35,7 +35,7 @@ def purge_content(services: Services, now: dt.datetime | None = None) -> int:
     deleted = 0
     with services.db.session() as session:
         invoices = session.scalars(select(Invoice).where(
-            Invoice.state != InvoiceState.DELETED,
+            Invoice.state != InvoiceState.DELETED, Invoice.deleted_at.is_(None),  # cancelled ones keep their state
             or_(Invoice.expires_at <= now, Invoice.downloaded_at <= grace_cutoff),
         ).with_for_update(skip_locked=True)).all()
         for invoice in invoices:

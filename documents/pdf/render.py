@@ -12,13 +12,14 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
 from documents import RenderFailed
-from documents.amounts import TaxMode
+from documents.amounts import TaxMode, reverse_totals
 from documents.bank import group_iban
-from documents.invoice import InvoiceDocument
+from documents.invoice import DocumentKind, InvoiceDocument
 from documents.labels import LABELS, LOCALES, UNITS, language_of
 from documents.pdf.formatting import (
     filter_money,
     format_day,
+    format_day_in,
     format_number,
     format_percent,
     format_price,
@@ -51,15 +52,20 @@ def build_context(doc: InvoiceDocument) -> dict[str, Any]:
     t, seller, totals = LABELS[language], doc.seller, doc.totals
     address = build_address(doc.customer, seller.country, LOCALES[language])
     draft = doc.number is None
-    # A draft must not be payable: no GiroCode (and no number to quote as the payment reference).
-    girocode = None if draft else render_girocode_uri(seller.company, seller.iban, totals.gross,
-                                                      t["remittance"].format(number=doc.number), seller.bic)
+    cancellation = doc.kind is DocumentKind.CANCELLATION and doc.cancels is not None
+    # A draft must not be payable: no GiroCode (and no number to quote as the payment reference); nor a Stornorechnung.
+    girocode = None if draft or cancellation else render_girocode_uri(
+        seller.company, seller.iban, totals.gross, t["remittance"].format(number=doc.number), seller.bic)
     standard = totals.tax_mode is TaxMode.STANDARD
+    heading = t["cancellation_title"] if cancellation else t["title"]
     return {
         "doc": doc,
         "t": t,
         "draft": draft,
-        "title": t["draft_title"] if draft else f"{t['title']} {doc.number}",
+        "cancellation": cancellation,
+        "cancelled_date": format_day_in(doc.cancels.issue_date, LOCALES[language]) if doc.cancels else "",
+        "totals": reverse_totals(totals) if cancellation else totals,  # a Stornorechnung shows every amount reversed
+        "title": t["draft_title"] if draft else f"{heading} {doc.number}",
         "units": UNITS[language],
         "locale": LOCALES[language],
         "lang": language,

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from rq import Worker
+from rq import SimpleWorker, Worker
 from rq.cron import CronScheduler
+from rq.worker import BaseWorker
 
 from accounts.demo import DEMO_PHONE, DEMO_PROFILE, ensure_demo_tenant
 from accounts.staff import has_staff
 from documents.warmup import warm_up
+from extraction.local_whisper import LocalModelUnavailable, LocalWhisperTranscriber
 from handlers.cli.processes import Child, Children, die_with_parent
 from services import Services, get_services
 from services.embedded_redis import EmbeddedRedis
@@ -58,8 +60,15 @@ def worker(burst: bool) -> None:
     """Run an RQ worker with RQ's scheduler (retries, delayed deletions)."""
     configure_logging()
     services = get_services()
-    warm_up()  # each job runs in a fork of this process: fonts, templates and the XSD are loaded once
-    Worker([services.queue], connection=services.redis, log_job_description=False).work(
+    warm_up()  # fonts, templates and the XSD are loaded once, before any job (in a fork of this process or in it)
+    worker_class: type[BaseWorker] = Worker
+    if isinstance(services.transcriber, LocalWhisperTranscriber):
+        try:
+            services.transcriber.load()
+            worker_class = SimpleWorker  # CTranslate2's threads do not survive fork(): jobs run in this process
+        except LocalModelUnavailable as exc:
+            logger.error("TRANSCRIBE_BACKEND=local, but voice notes will fail: %s", exc.reason)
+    worker_class([services.queue], connection=services.redis, log_job_description=False).work(
         burst=burst, with_scheduler=True, logging_level="INFO")
 
 
