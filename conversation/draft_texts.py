@@ -37,7 +37,8 @@ DRAFT_TEXTS: dict[str, dict[str, str]] = {
                 "„Rechnung für Thomas Müller, Lindenstraße 12, 50674 Köln. Drei Stunden Arbeit, ein Waschbecken "
                 "für 129 Euro.“\nDu bekommst erst einen Entwurf: korrigieren kannst du ihn einfach per Nachricht, "
                 "mit „Erstellen“ (oder OK) wird er zur Rechnung.\n\nBefehle: STATUS (offene Entwürfe und "
-                "Rechnungen), ABBRECHEN (Entwurf verwerfen), KONTO (Link zu deinem Konto), DATEN (alle deine "
+                "Rechnungen), ABBRECHEN (Entwurf verwerfen), STORNO RE-… (Rechnung stornieren), KONTO (Link zu "
+                "deinem Konto), DATEN (alle deine "
                 "Daten), LÖSCHEN (alle Inhalte löschen).",
         "status_empty": "Keine offenen Entwürfe und keine Rechnungen, die noch auf das Herunterladen warten.",
         "status_drafts": "📝 Offene Entwürfe:",
@@ -77,7 +78,8 @@ DRAFT_TEXTS: dict[str, dict[str, str]] = {
         "help": "I turn your voice note (or text message) into an invoice. After a job say e.g.: \"Invoice for John "
                 "Carter, 21 Baker Street, 10115 Berlin. Three hours of labour, one radiator valve for 34 euros.\"\n"
                 "You get a draft first: correct it by simply sending a message; \"Create\" (or OK) turns it into "
-                "the invoice.\n\nCommands: STATUS (open drafts and invoices), CANCEL (discard a draft), ACCOUNT "
+                "the invoice.\n\nCommands: STATUS (open drafts and invoices), CANCEL (discard a draft), STORNO RE-… "
+                "(cancel an invoice), ACCOUNT "
                 "(link to your account), EXPORT (all your data), DELETE (delete all content).",
         "status_empty": "No open drafts and no invoices waiting to be downloaded.",
         "status_drafts": "📝 Open drafts:",

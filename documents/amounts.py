@@ -208,3 +208,12 @@ def _reconcile_gross(lines: list[Line], rate: Decimal, said_gross: Decimal, perc
             if nudged is not None:
                 result[i], subtotal, moved = nudged, subtotal + step, True
     return result
+
+
+def reverse_totals(totals: Totals) -> Totals:
+    """The same totals with every amount reversed, as a Stornorechnung shows them: negative quantities (the unit
+    prices stay as they were), line nets, discounts, VAT, gross and the §35a labour share."""
+    lines = [replace(line, quantity=-line.quantity, net=-line.net) for line in totals.lines]
+    groups = [VatGroup(g.rate, -g.subtotal, -g.discount, -g.net, -g.vat) for g in totals.groups]
+    return replace(totals, lines=lines, groups=groups, labour_net=-totals.labour_net,
+                   labour_gross=-totals.labour_gross)

@@ -27,7 +27,7 @@ class Draft:
     words: str  # the transcript and every correction, one per line
 
 
-def create_draft(session: Session, cipher: ContentCipher, settings: Settings, tenant_id: int, inbound_id: int,
+def create_draft(session: Session, cipher: ContentCipher, settings: Settings, tenant_id: int, inbound_id: int | None,
                  words: str, fields: InvoiceFields) -> Invoice:
     """A new draft whose retention counts from now; nothing is numbered."""
     tenant = session.get_one(Tenant, tenant_id)

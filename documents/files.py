@@ -3,6 +3,7 @@ a draft's plain preview PDF."""
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from documents.einvoice.check import check_xsd
 from documents.einvoice.cii import Profile, build_cii_xml
 from documents.einvoice.facturx import embed_factur_x
 from documents.einvoice.xrechnung import check_xrechnung
-from documents.invoice import InvoiceDocument
+from documents.invoice import DocumentKind, InvoiceDocument
 from documents.pdf.render import render_invoice_pdf
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,17 @@ def render_xrechnung(doc: InvoiceDocument) -> bytes:
 
 def render_documents(doc: InvoiceDocument) -> dict[str, bytes]:
     """What is sealed for download: the PDF, and the XRechnung when the customer has a Leitweg-ID, else the XML."""
+    return render_sealed(doc)[0]
+
+
+def render_sealed(doc: InvoiceDocument) -> tuple[dict[str, bytes], str]:
+    """render_documents, and the SHA-256 (hex) of the EN 16931 XML embedded in the PDF: kept per issued invoice, it
+    recognises the invoice when its PDF comes back (no content)."""
     pdf, xml = render_e_invoice(doc)
+    digest = hashlib.sha256(xml).hexdigest()
     if doc.customer.leitweg_id:
-        return {"pdf": pdf, "xrechnung": render_xrechnung(doc)}
-    return {"pdf": pdf, "xml": xml}
+        return {"pdf": pdf, "xrechnung": render_xrechnung(doc)}, digest
+    return {"pdf": pdf, "xml": xml}, digest
 
 
 @contextmanager
@@ -69,6 +77,7 @@ def build_e_invoice(doc: InvoiceDocument) -> tuple[bytes, bytes]:
     if problems:
         logger.error("e-invoice XML of %s fails the schema: %d problems", doc.number, len(problems))
         raise RenderFailed(f"e-invoice XML invalid: {problems[0]}")
+    label = "cancellation_title" if doc.kind is DocumentKind.CANCELLATION else "title"
     pdf = embed_factur_x(render_invoice_pdf(doc), xml, number=doc.number, issue_date=doc.issue_date,
-                         seller_name=doc.seller.company, language=doc.language)
+                         seller_name=doc.seller.company, language=doc.language, label=label)
     return pdf, xml

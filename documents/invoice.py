@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import Enum
 
 from documents.amounts import Totals
 from extraction.models import Customer
@@ -25,6 +26,22 @@ class Seller:
     logo_mime: str | None = None  # "image/png" or "image/jpeg"; the bytes decide when they disagree
 
 
+class DocumentKind(str, Enum):
+    """What a document is: an invoice, or a cancellation invoice (Stornorechnung, never "Gutschrift") that undoes one:
+    its PDF shows the cancelled invoice's amounts reversed, its XML is an EN 16931 credit note (type code 381)."""
+
+    INVOICE = "invoice"
+    CANCELLATION = "cancellation"
+
+
+@dataclass(frozen=True)
+class CancelledInvoice:
+    """The invoice a Stornorechnung cancels (BT-25, BT-26)."""
+
+    number: str
+    issue_date: dt.date
+
+
 @dataclass(frozen=True)
 class InvoiceDocument:
     number: str | None  # None: a draft preview (marked ENTWURF, no number, not payable)
@@ -36,4 +53,6 @@ class InvoiceDocument:
     customer: Customer
     job_title: str | None
     notes: str | None
-    totals: Totals
+    totals: Totals  # a Stornorechnung: the cancelled invoice's totals, as they were (positive)
+    kind: DocumentKind = DocumentKind.INVOICE
+    cancels: CancelledInvoice | None = None  # set for DocumentKind.CANCELLATION

@@ -13,7 +13,7 @@ from documents import DraftDecided
 from documents.amounts import TaxMode, Totals, compute_totals
 from documents.drafts import open_draft
 from documents.einvoice.xrechnung import Gap, find_xrechnung_gaps
-from documents.files import render_documents
+from documents.files import render_sealed
 from documents.invoice import InvoiceDocument, Seller
 from documents.numbering import claim_next_number, format_invoice_number
 from extraction.models import InvoiceFields
@@ -94,7 +94,7 @@ def finish_issue(session: Session, cipher: ContentCipher, settings: Settings, in
     tenant = session.get_one(Tenant, invoice.tenant_id)
     totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
     number = format_invoice_number(tenant.number_format, counter, issue_date)
-    documents = render_documents(build_document(tenant, fields, totals, number, issue_date))
+    documents, invoice.xml_sha256 = render_sealed(build_document(tenant, fields, totals, number, issue_date))
     now = utcnow()
     invoice.number, invoice.state, invoice.issued_at = number, InvoiceState.ISSUED, now
     invoice.expires_at = now + dt.timedelta(days=retention_days_of(tenant, settings.retention_days))

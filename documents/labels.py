@@ -64,6 +64,13 @@ LABELS: dict[str, dict[str, str]] = {
         "draft_note": "Entwurf – keine gültige Rechnung. Die Rechnungsnummer wird erst beim Erstellen vergeben.",
         "draft_payment": "Bitte überweisen Sie den Gesamtbetrag von {gross} bis zum {due} ohne Abzug auf das unten "
                          "genannte Konto.",
+        "cancellation_title": "Stornorechnung",
+        "cancellation_of": "Storno zur Rechnung {number} vom {date}",
+        "cancelled_invoice": "Stornierte Rechnung",
+        "cancellation_intro": "Hiermit stornieren wir die Rechnung {number} vom {date} vollständig. Alle Beträge "
+                              "werden mit umgekehrtem Vorzeichen aufgeführt:",
+        "cancellation_payment": "Die Rechnung {number} ist damit aufgehoben. Haben Sie den Betrag bereits bezahlt, "
+                                "erstatten wir ihn auf Ihr Konto.",
     },
     "en": {
         "title": "Invoice",
@@ -118,6 +125,13 @@ LABELS: dict[str, dict[str, str]] = {
         "draft_note": "Draft – not a valid invoice. The invoice number is assigned when the invoice is issued.",
         "draft_payment": "Please transfer the total amount of {gross} by {due} without deduction to the account "
                          "below.",
+        "cancellation_title": "Cancellation invoice",
+        "cancellation_of": "Cancellation of invoice {number} dated {date}",
+        "cancelled_invoice": "Cancelled invoice",
+        "cancellation_intro": "We hereby cancel invoice {number} dated {date} in full. All amounts are shown with "
+                              "the opposite sign:",
+        "cancellation_payment": "Invoice {number} is thereby void. If you have already paid it, we will refund the "
+                                "amount to your account.",
     },
 }
 

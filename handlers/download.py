@@ -57,7 +57,8 @@ def take_document(services: Services, session: Session, invoice: Invoice, catego
     document = open_content(session, services.cipher, invoice.id, category)
     if invoice.downloaded_at is None:
         invoice.downloaded_at = utcnow()
-        invoice.state = InvoiceState.DOWNLOADED
+        if invoice.state is InvoiceState.ISSUED:  # a cancelled one stays cancelled
+            invoice.state = InvoiceState.DOWNLOADED
     if services.settings.download_grace_seconds == 0:
         delete_invoice_content(session, services.cipher, invoice, DeletionTrigger.DOWNLOAD)
     return document

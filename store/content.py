@@ -87,9 +87,10 @@ def shred_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) -> 
     counts["data_key"] = execute_count(session, delete(DataKey).where(DataKey.invoice_id == invoice.id))
     counts["key_file"] = files
     session.execute(delete(SealedContent).where(SealedContent.invoice_id == invoice.id))
-    if invoice.state is not InvoiceState.DELETED:
+    if invoice.state is not InvoiceState.DELETED and invoice.deleted_at is None:
         counts["draft" if invoice.state is InvoiceState.DRAFT else "invoice"] = 1
-    invoice.state = InvoiceState.DELETED
+    if invoice.state is not InvoiceState.CANCELLED:  # a cancelled invoice stays cancelled: deleted_at says the rest
+        invoice.state = InvoiceState.DELETED
     invoice.deleted_at = invoice.deleted_at or utcnow()
     return counts
 

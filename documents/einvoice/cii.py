@@ -20,8 +20,8 @@ from documents.einvoice.parts import (
     format_amount,
 )
 from documents.einvoice.settlement import add_settlement
-from documents.invoice import InvoiceDocument
-from documents.labels import language_of
+from documents.invoice import DocumentKind, InvoiceDocument
+from documents.labels import LABELS, language_of
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ GUIDELINE_EN16931 = "urn:cen.eu:en16931:2017"
 GUIDELINE_XRECHNUNG = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23, as XRechnung recommends
 INVOICE_TYPE = "380"  # UNTDID 1001: commercial invoice
+CREDIT_NOTE_TYPE = "381"  # UNTDID 1001: credit note, the Stornorechnung's type (its amounts stay positive)
 # UN/ECE Recommendation 20 codes of the units in extraction.models.Unit
 UNIT_CODES = {"h": "HUR", "piece": "H87", "m": "MTR", "m2": "MTK", "m3": "MTQ", "km": "KMT", "kg": "KGM",
               "l": "LTR", "day": "DAY", "lump_sum": "LS"}
@@ -73,6 +74,15 @@ def build_cii_xml(doc: InvoiceDocument, *, buyer_vat_id: str | None = None,
     return xml
 
 
+def describe_cancelled(doc: InvoiceDocument) -> str | None:
+    """ "Storno zur Rechnung RE-2026-0042 vom 21.11.2026" on a Stornorechnung, else None."""
+    if doc.cancels is None:
+        return None
+    language = language_of(doc)
+    day = doc.cancels.issue_date.strftime("%d.%m.%Y" if language == "de" else "%d %b %Y")
+    return LABELS[language]["cancellation_of"].format(number=doc.cancels.number, date=day)
+
+
 def format_price(value: Decimal) -> str:
     """A unit price with 2 to 4 decimals: 55 -> "55.00", 84.03361 -> "84.0336"."""
     price = value.quantize(PRICE_PLACES)
@@ -86,13 +96,18 @@ def format_quantity(value: Decimal) -> str:
 
 
 def add_header(root: Any, doc: InvoiceDocument) -> None:
-    """BT-1 number, BT-3 type, BT-2 issue date and the notes (BT-22) the PDF shows."""
+    """BT-1 number, BT-3 type, BT-2 issue date and the notes (BT-22) the PDF shows.
+
+    A Stornorechnung is a credit note (381) with the cancelled invoice's amounts as they were: the type code reverses
+    them (negative amounts under 381 would reverse them twice); its first note names the cancelled invoice.
+    """
     header = add_element(root, "rsm:ExchangedDocument")
     add_element(header, "ram:ID", doc.number)
-    add_element(header, "ram:TypeCode", INVOICE_TYPE)
+    cancellation = doc.kind is DocumentKind.CANCELLATION
+    add_element(header, "ram:TypeCode", CREDIT_NOTE_TYPE if cancellation else INVOICE_TYPE)
     add_date(add_element(header, "ram:IssueDateTime"), doc.issue_date)
     reason, _ = describe_exemption(doc.totals.tax_mode, language_of(doc))
-    for text in (doc.job_title, doc.notes, reason):
+    for text in (describe_cancelled(doc), doc.job_title, doc.notes, reason):
         if text:
             add_element(add_element(header, "ram:IncludedNote"), "ram:Content", text)
 

@@ -39,8 +39,9 @@ def load_srgb_profile() -> bytes:
 
 
 def embed_factur_x(pdf: bytes, xml: bytes, *, number: str, issue_date: dt.date, seller_name: str,
-                   language: str) -> bytes:
-    """The PDF as PDF/A-3b with the CII XML embedded as factur-x.xml and matching Info and XMP metadata."""
+                   language: str, label: str = "title") -> bytes:
+    """The PDF as PDF/A-3b with the CII XML embedded as factur-x.xml and matching Info and XMP metadata; `label`
+    names the title's label ("cancellation_title" for a Stornorechnung)."""
     try:
         writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     except PdfReadError as exc:
@@ -49,7 +50,7 @@ def embed_factur_x(pdf: bytes, xml: bytes, *, number: str, issue_date: dt.date, 
     moment = dt.datetime.now(dt.UTC).replace(microsecond=0)
     attach_xml(writer, xml, moment)
     add_output_intent(writer)
-    title = f"{LABELS.get(language, LABELS['de'])['title']} {number}"
+    title = f"{LABELS.get(language, LABELS['de'])[label]} {number}"
     producer = str(writer.metadata.get("/Producer") or "pypdf") if writer.metadata else "pypdf"
     info = PdfInfo(title=title, author=seller_name, subject=f"{title}, {issue_date.isoformat()}, {seller_name}",
                    keywords=f"Factur-X, ZUGFeRD, EN 16931, {title}", creator=CREATOR, producer=producer,

@@ -17,7 +17,7 @@ from documents.einvoice.parts import (
     describe_exemption,
     format_amount,
 )
-from documents.invoice import InvoiceDocument
+from documents.invoice import DocumentKind, InvoiceDocument
 from documents.labels import LABELS, LOCALES, language_of
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ def add_discount(settlement: Any, group: VatGroup, doc: InvoiceDocument) -> None
 def describe_payment(doc: InvoiceDocument) -> str:
     """The payment terms text (BT-20) exactly as the PDF prints it."""
     language = language_of(doc)
+    if doc.kind is DocumentKind.CANCELLATION and doc.cancels is not None:
+        return LABELS[language]["cancellation_payment"].format(number=doc.cancels.number)
     gross = format_currency(round_cents(doc.totals.gross), "EUR", locale=LOCALES[language])
     due = format_date(doc.due_date, "medium", locale=LOCALES[language])
     return LABELS[language]["payment"].format(gross=gross, due=due, number=doc.number)
@@ -85,3 +87,8 @@ def add_settlement(transaction: Any, doc: InvoiceDocument) -> None:
     add_element(summation, "ram:TaxTotalAmount", format_amount(totals.vat), currencyID="EUR")
     add_element(summation, "ram:GrandTotalAmount", format_amount(totals.gross))
     add_element(summation, "ram:DuePayableAmount", format_amount(totals.gross))
+    if doc.cancels is not None:  # BG-3: the invoice a Stornorechnung cancels, its number (BT-25) and date (BT-26)
+        referenced = add_element(settlement, "ram:InvoiceReferencedDocument")
+        add_element(referenced, "ram:IssuerAssignedID", doc.cancels.number)
+        add_element(add_element(referenced, "ram:FormattedIssueDateTime"), "qdt:DateTimeString",
+                    f"{doc.cancels.issue_date:%Y%m%d}", format="102")

@@ -38,10 +38,15 @@ def format_price(context: Context, value: Decimal) -> str:
     return format_currency(price, "EUR", locale=load_locale(context["locale"]), decimal_quantization=False)
 
 
+def format_day_in(value: dt.date, locale: str) -> str:
+    """21.11.2026 (de_DE) or 21 Nov 2026 (en)."""
+    return format_date(value, "medium", locale=load_locale(locale))
+
+
 @pass_context
 def format_day(context: Context, value: dt.date) -> str:
     """21.11.2026 (de) or 21 Nov 2026 (en)."""
-    return format_date(value, "medium", locale=load_locale(context["locale"]))
+    return format_day_in(value, context["locale"])
 
 
 @pass_context

@@ -1,0 +1,268 @@
+"""STORNO: a typed or spoken cancellation gives a Stornorechnung (own number, names the original, amounts reversed,
+an EN 16931 credit note that the official CEN and KoSIT rules accept) and the corrected invoice as a draft; bad input
+changes nothing. On real processes: webhook -> RQ worker -> fakes."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from lxml import etree
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from documents.pdf.formatting import format_day_in
+from services import get_services
+from store.models import Invoice, InvoiceState, Tenant
+from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.whatsapp import FakeWhatsApp
+from tests.helpers import (
+    SAMPLES,
+    TENANT_PHONE,
+    AddTenant,
+    IssueByVoice,
+    PostWebhook,
+    Press,
+    SendReply,
+    button_messages,
+    load_cases,
+    read_page_texts,
+    voice_body,
+)
+from tests.schematron import check_official
+
+CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
+LEITWEG_ID = "04011000-1234512345-06"
+TOWN_HALL = {"name": "Stadt Köln, Gebäudewirtschaft", "company": "Stadt Köln", "street": "Willy-Brandt-Platz 2",
+             "postal_code": "50679", "city": "Köln", "is_business": True, "leitweg_id": LEITWEG_ID}
+LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
+NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+      "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+      "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"}
+OTHER_PHONE = "+4915199998888"
+
+
+def texts(whatsapp_fake: FakeWhatsApp, phone: str = TENANT_PHONE) -> list[str]:
+    return whatsapp_fake.texts_to(phone.lstrip("+"))
+
+
+def invoices(app: Flask, tenant_id: int | None = None) -> dict[str, Invoice]:
+    """The numbered invoices by number (of one tenant when given)."""
+    with get_services(app).db.session() as session:
+        query = select(Invoice).where(Invoice.number.is_not(None))
+        if tenant_id is not None:
+            query = query.where(Invoice.tenant_id == tenant_id)
+        return {row.number or "": row for row in session.scalars(query)}
+
+
+def only_number(app: Flask, tenant_id: int) -> str:
+    [number] = invoices(app, tenant_id)
+    return number
+
+
+def download(client: FlaskClient, reply: str, category: str = "") -> bytes:
+    match = LINK.search(reply)
+    assert match, reply
+    response = client.post(match.group(1) + category)
+    assert response.status_code == 200
+    return response.data
+
+
+def values(xml: bytes, path: str) -> list[str]:
+    return [str(v) for v in etree.fromstring(xml).xpath(path, namespaces=NS)]
+
+
+def check_cancellation_pdf(pdf: bytes, number: str, cancelled: str, cancelled_on: str, gross: str) -> bytes:
+    """The Stornorechnung's PDF names itself and the original (number, date) and shows the gross reversed; its
+    embedded XML is a credit note referring to the original that the official CEN rules accept. Returns the XML."""
+    text = " ".join(read_page_texts(pdf))
+    assert f"Stornorechnung {number}" in text and "Gutschrift" not in text
+    assert f"Storno zur Rechnung {cancelled} vom {cancelled_on}" in text
+    assert f"Gesamtbetrag -{gross} €" in text.replace("\xa0", " "), text
+    [xml] = PdfReader(io.BytesIO(pdf)).attachments["factur-x.xml"]
+    assert values(xml, "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:TypeCode/text()") == ["381"]
+    assert values(xml, "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:ID/text()") == [number]
+    assert values(xml, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID/text()") == [cancelled]
+    day, month, year = cancelled_on.split(".")
+    assert values(xml, "//ram:InvoiceReferencedDocument/ram:FormattedIssueDateTime/qdt:DateTimeString/text()") == [
+        f"{year}{month}{day}"]
+    assert check_official(xml) == []
+    return xml
+
+
+def send_spoken(post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI, words: str,
+                audio_file: str = "maler.ogg") -> None:
+    """A voice note whose transcript is `words` (no extraction reply needed: a STORNO never reaches the model)."""
+    audio = (SAMPLES / audio_file).read_bytes()
+    media_id = f"media-{uuid.uuid4().hex[:8]}"
+    whatsapp_fake.add_media(media_id, audio, "audio/ogg; codecs=opus")
+    openai_fake.add_transcript(audio, words)
+    assert post_webhook(voice_body(TENANT_PHONE, f"wamid.{uuid.uuid4().hex}", media_id)).status_code == 200
+
+
+def test_storno_by_text_then_the_corrected_invoice_numbers_gapless_and_only_once(
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice, send_reply: SendReply,
+        press: Press, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    issue_by_voice(CASE)
+    original = only_number(app, tenant)
+    assert original.endswith("-0001")
+    issued_on = format_day_in(invoices(app)[original].issued_at.date(), "de_DE")  # type: ignore[union-attr]
+    drafts_before = len(button_messages(whatsapp_fake))
+
+    send_reply(f"storno rechnung {original.lower()}")
+    run_worker()
+    ready = texts(whatsapp_fake)[-1]
+    cancellation = original[:-4] + "0002"
+    assert f"Stornorechnung {cancellation} zur Rechnung {original} vom {issued_on}" in ready
+    assert "-378,42" in ready.replace("\xa0", " ") and "Gutschrift" not in ready
+    [draft] = button_messages(whatsapp_fake)[drafts_before:]  # the corrected invoice, offered in the same turn
+    assert draft.titles == ["Erstellen", "Ändern", "Verwerfen"] and "Thomas Müller" in draft.text
+    assert "378,42" in draft.text
+    rows = invoices(app)
+    assert rows[original].state is InvoiceState.CANCELLED and rows[cancellation].cancels_id == rows[original].id
+    check_cancellation_pdf(download(client, ready), cancellation, original, issued_on, "378,42")
+
+    press("Erstellen", draft)
+    run_worker()
+    corrected = original[:-4] + "0003"
+    assert corrected in texts(whatsapp_fake)[-1]
+    rows = invoices(app)
+    assert sorted(rows) == [original, cancellation, corrected]  # gapless across all three
+    assert rows[original].state is InvoiceState.CANCELLED  # and stays so
+    assert rows[corrected].state is InvoiceState.ISSUED and rows[corrected].xml_sha256
+
+    sent = len(texts(whatsapp_fake))
+    send_reply(f"STORNO {original}")  # a second time: refused, nothing changes
+    run_worker()
+    assert "schon storniert" in texts(whatsapp_fake)[-1] and len(texts(whatsapp_fake)) == sent + 1
+    send_reply(f"Storno {cancellation}")  # a Stornorechnung is not cancelled itself
+    run_worker()
+    assert "ist eine Stornorechnung" in texts(whatsapp_fake)[-1]
+    assert sorted(invoices(app)) == [original, cancellation, corrected]
+    with get_services(app).db.session() as session:
+        assert session.get_one(Tenant, tenant).invoice_counter == 3
+
+
+def test_storno_by_voice_of_an_xrechnung_gives_the_xrechnung_credit_note_too(
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice, post_webhook: PostWebhook,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI) -> None:
+    with get_services(app).db.session() as session:
+        session.get_one(Tenant, tenant).business_phone = "0221 555 0190"
+    issue_by_voice({**CASE, "fields": {**CASE["fields"], "customer": TOWN_HALL}})
+    original = only_number(app, tenant)
+    issued_on = format_day_in(invoices(app)[original].issued_at.date(), "de_DE")  # type: ignore[union-attr]
+    spoken = original.replace("-", " ")  # as Whisper may write it down: "RE 2026 0001"
+    send_spoken(post_webhook, whatsapp_fake, openai_fake, f"Storno Rechnung {spoken}.")
+    run_worker()
+    ready = texts(whatsapp_fake)[-1]
+    cancellation = original[:-4] + "0002"
+    assert f"Stornorechnung {cancellation}" in ready
+    assert "Stadt Köln" in button_messages(whatsapp_fake)[-1].text  # the corrected draft
+    match = LINK.search(ready)
+    assert match
+    page = client.get(match.group(1)).get_data(as_text=True)
+    assert f'action="{match.group(1)}/xrechnung"' in page
+    xrechnung = client.post(f"{match.group(1)}/xrechnung").data  # the XRechnung credit note (content then goes)
+    assert values(xrechnung, "/rsm:CrossIndustryInvoice/rsm:ExchangedDocument/ram:TypeCode/text()") == ["381"]
+    assert values(xrechnung, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID/text()") == [original]
+    assert values(xrechnung, "//ram:BuyerReference/text()") == [LEITWEG_ID]
+    assert check_official(xrechnung, xrechnung=True) == []
+    assert invoices(app)[original].state is InvoiceState.CANCELLED
+    assert issued_on in ready
+
+
+def test_storno_by_voice_with_the_pdf_checked(
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice, post_webhook: PostWebhook,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI) -> None:
+    issue_by_voice(CASE)
+    original = only_number(app, tenant)
+    issued_on = format_day_in(invoices(app)[original].issued_at.date(), "de_DE")  # type: ignore[union-attr]
+    send_spoken(post_webhook, whatsapp_fake, openai_fake, f"Bitte storniere die Rechnung {original}")
+    run_worker()
+    cancellation = original[:-4] + "0002"
+    check_cancellation_pdf(download(client, texts(whatsapp_fake)[-1]), cancellation, original, issued_on, "378,42")
+
+
+def test_an_unknown_number_and_no_number_are_refused_and_nothing_changes(
+        app: Flask, tenant: int, issue_by_voice: IssueByVoice, send_reply: SendReply,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    issue_by_voice(CASE)
+    own = only_number(app, tenant)
+    send_reply(f"STORNO {own[:-4]}0042")  # unknown
+    run_worker()
+    assert "finde ich bei dir nicht" in texts(whatsapp_fake)[-1]
+    send_reply("STORNO")  # no number: a draft has none (it is discarded instead)
+    run_worker()
+    assert "Welche Rechnung soll ich stornieren" in texts(whatsapp_fake)[-1]
+    assert invoices(app)[own].state is InvoiceState.ISSUED
+    with get_services(app).db.session() as session:
+        assert session.get_one(Tenant, tenant).invoice_counter == 1
+
+
+def test_a_number_of_another_tenant_gets_the_unknown_reply(
+        app: Flask, add_tenant: AddTenant, issue_by_voice: IssueByVoice, send_reply: SendReply,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    add_tenant()
+    theirs = add_tenant(phone=OTHER_PHONE, company="Sanitär Weber GmbH")
+    with get_services(app).db.session() as session:
+        session.get_one(Tenant, theirs).number_format = "SW-{YYYY}-{NNNN}"
+    issue_by_voice(CASE, phone=OTHER_PHONE)
+    foreign = only_number(app, theirs)
+    send_reply(f"STORNO {foreign}")
+    run_worker()
+    assert "finde ich bei dir nicht" in texts(whatsapp_fake)[-1]  # the same words as for an unknown number
+    assert invoices(app)[foreign].state is InvoiceState.ISSUED
+    assert [t for t in texts(whatsapp_fake, OTHER_PHONE) if "Storno" in t] == []
+
+
+def test_after_the_download_deleted_the_content_the_pdf_must_come_back(
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice, send_reply: SendReply,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    issue_by_voice(CASE)
+    download(client, texts(whatsapp_fake)[-1])  # the content is deleted at once
+    original = only_number(app, tenant)
+    send_reply(f"STORNO {original}")
+    run_worker()
+    answer = texts(whatsapp_fake)[-1]
+    assert f"Die Inhalte der Rechnung {original}" in answer and "PDF-Datei" in answer and "„Storno“" in answer
+    rows = invoices(app)
+    assert list(rows) == [original] and rows[original].state is InvoiceState.DELETED
+    assert rows[original].xml_sha256  # kept, no content: a returned PDF can be recognised by it
+    with get_services(app).db.session() as session:
+        assert session.get_one(Tenant, tenant).invoice_counter == 1
+
+
+def test_english_tenants_get_a_cancellation_invoice(
+        app: Flask, client: FlaskClient, add_tenant: AddTenant, issue_by_voice: IssueByVoice, send_reply: SendReply,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    tenant = add_tenant(language="en")
+    case: dict[str, Any] = next(c for c in load_cases() if c["id"] == "english")
+    issue_by_voice(case)
+    original = only_number(app, tenant)
+    send_reply(f"STORNO {original}")
+    run_worker()
+    ready = texts(whatsapp_fake)[-1]
+    assert "Cancellation invoice" in ready and original in ready
+    text = " ".join(read_page_texts(download(client, ready)))
+    assert "Cancellation invoice" in text and f"Cancellation of invoice {original}" in text
+    assert "Gutschrift" not in text and "Credit note" not in text
+
+
+def test_a_changed_vat_rate_refuses_the_storno_instead_of_reversing_other_amounts(
+        app: Flask, tenant: int, issue_by_voice: IssueByVoice, send_reply: SendReply,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    issue_by_voice(CASE)
+    original = only_number(app, tenant)
+    with get_services(app).db.session() as session:
+        session.get_one(Tenant, tenant).vat_rate = Decimal(7)
+    send_reply(f"STORNO {original}")
+    run_worker()
+    assert "Steuerangaben in deinem Profil" in texts(whatsapp_fake)[-1]
+    assert invoices(app)[original].state is InvoiceState.ISSUED
+    with get_services(app).db.session() as session:
+        assert session.get_one(Tenant, tenant).invoice_counter == 1
