@@ -10,7 +10,6 @@ from conversation.drafting import decline_unconfigured, take_words
 from conversation.replies import Claimed, reply
 from conversation.storno import answer_storno
 from extraction import describe_missing_backend
-from extraction.transcribe import transcribe_audio
 from services import Services
 from store.models import MessageKind, Outcome
 
@@ -46,5 +45,4 @@ def transcribe(services: Services, claimed: Claimed) -> str:
     with services.db.session() as session:
         names = [entry.description for entry in catalogue_of(session, claimed.tenant_id)]
     vocabulary = ", ".join(filter(None, [claimed.vocabulary, *names]))[:VOCABULARY_CHARS] or None
-    s = services.settings
-    return transcribe_audio(services.openai, audio, mime_type, s.transcribe_model, claimed.language, vocabulary)
+    return services.transcriber.transcribe(audio, mime_type, claimed.language, vocabulary)
