@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from documents.pdf.formatting import format_day_in
 from services import get_services
-from store.models import Invoice, InvoiceState, Tenant
+from store.models import InboundMessage, Invoice, InvoiceState, Outcome, Tenant
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
@@ -266,3 +266,24 @@ def test_a_changed_vat_rate_refuses_the_storno_instead_of_reversing_other_amount
     assert invoices(app)[original].state is InvoiceState.ISSUED
     with get_services(app).db.session() as session:
         assert session.get_one(Tenant, tenant).invoice_counter == 1
+
+
+def test_a_retried_storno_turn_sends_its_link_and_draft_without_a_second_number(
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice, send_reply: SendReply,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    issue_by_voice(CASE)
+    original = only_number(app, tenant)
+    drafts_before, texts_before = len(button_messages(whatsapp_fake)), len(texts(whatsapp_fake))
+    unavailable = {"error": {"message": "Service temporarily unavailable", "type": "OAuthException", "code": 2}}
+    whatsapp_fake.fail_next(8, 503, unavailable, path_contains="/messages")  # mark-read and the link's send fail
+    send_reply(f"STORNO {original}")
+    run_worker()  # the first try issues the Stornorechnung, its link cannot be sent; the retry sends link and draft
+    [ready] = texts(whatsapp_fake)[texts_before:]
+    cancellation = original[:-4] + "0002"
+    assert f"Stornorechnung {cancellation}" in ready
+    assert len(button_messages(whatsapp_fake)) == drafts_before + 1
+    assert sorted(invoices(app)) == [original, cancellation]
+    assert client.get(LINK.search(ready).group(1)).status_code == 200  # type: ignore[union-attr]
+    with get_services(app).db.session() as session:
+        last = session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())).first()
+        assert last is not None and last.attempts == 2 and last.outcome is Outcome.CANCELLATION_ISSUED
