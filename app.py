@@ -15,6 +15,7 @@ from flask import Flask
 from flask.helpers import get_load_dotenv
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers import (
     account,
@@ -104,6 +105,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                       PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=8),
                       # form tokens live as long as the session; no Referer check (our pages send none)
                       WTF_CSRF_TIME_LIMIT=None, WTF_CSRF_SSL_STRICT=False)
+    if settings.proxy_hops:  # the client address the support login throttle counts by (accounts/staff_throttle)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
     csrf.init_app(app)  # also gives templates csrf_token()
     app.register_error_handler(CSRFError, refuse_expired_form)
     app.extensions["services"] = Services(settings, instance, content_key)

@@ -1,4 +1,5 @@
-"""Support staff accounts: argon2id passwords plus TOTP, login with throttling and replay protection."""
+"""Support staff accounts: argon2id passwords plus TOTP, login with throttling and replay protection, server-side
+sessions, and what the CLI does to accounts (list, disable, enable, reset password or TOTP)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,20 +13,32 @@ from functools import cache
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from accounts import AccountError
+from accounts.staff_throttle import (
+    ADDRESS_LIMIT,
+    LONGEST_WINDOW,
+    LoginKeys,
+    address_key,
+    count_failure,
+    forgive_address,
+    forgive_pair,
+    held_until,
+    login_keys,
+    throttled_until,
+)
 from store.audit import CLI_ACTOR, record_audit
-from store.crypto import ContentCipher
+from store.crypto import ContentCipher, hash_token
 from store.db import execute_count
-from store.models import StaffUser, utcnow
+from store.models import StaffLoginFailure, StaffSession, StaffUser, utcnow
 
 logger = logging.getLogger(__name__)
 
-MAX_FAILED_LOGINS = 5
-LOCK_DURATION = dt.timedelta(minutes=15)
+IDLE_TIMEOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
+GENERATED_PASSWORD_BYTES = 18  # 24 characters of urlsafe base64
 TOTP_ISSUER = "Sprachrechnung Support"
 HASHER = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters
 
@@ -40,10 +53,15 @@ class WeakPassword(AccountError):
         super().__init__(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
 
 
+class UnknownStaff(AccountError):
+    def __init__(self) -> None:
+        super().__init__("no support user with this e-mail address")
+
+
 class LoginOutcome(str, enum.Enum):
     OK = "ok"
     INVALID = "invalid"
-    LOCKED = "locked"
+    THROTTLED = "throttled"  # too many failures for the address, from the source, or both: not tried
 
 
 @dataclass(frozen=True)
@@ -51,7 +69,26 @@ class LoginResult:
     outcome: LoginOutcome
     staff_id: int | None = None
     email: str = ""
-    locked_until: dt.datetime | None = None
+    retry_at: dt.datetime | None = None  # THROTTLED: when a login may be tried again
+
+
+@dataclass(frozen=True)
+class ActiveStaff:
+    """Who a live session belongs to."""
+
+    staff_id: int
+    email: str
+
+
+@dataclass(frozen=True)
+class StaffRow:
+    """One line of `flask support-user list`: no secrets."""
+
+    email: str
+    name: str
+    active: bool
+    throttled_until: dt.datetime | None
+    created_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -119,43 +156,144 @@ def _claim_step(session: Session, staff_id: int, step: int) -> bool:
     return execute_count(session, claimed) == 1
 
 
-def _count_failure(session: Session, staff: StaffUser, now: dt.datetime) -> LoginResult:
-    session.execute(update(StaffUser).where(StaffUser.id == staff.id)
-                    .values(failed_logins=StaffUser.failed_logins + 1).execution_options(synchronize_session=False))
-    session.refresh(staff)
-    logger.info("staff %s: login failed (%d in a row)", staff.id, staff.failed_logins)
-    if staff.failed_logins < MAX_FAILED_LOGINS:
+def _refuse(session: Session, keys: LoginKeys, staff: StaffUser | None, now: dt.datetime) -> LoginResult:
+    """A failed login: counted alike for known and unknown addresses, answered alike too."""
+    retry_at, reached = count_failure(session, keys, now)
+    if retry_at is None:
         return LoginResult(LoginOutcome.INVALID)
-    staff.failed_logins, staff.locked_until = 0, now + LOCK_DURATION
-    record_audit(session, staff.email, "staff_locked", None)
-    logger.warning("staff %s: locked after %d failed logins", staff.id, MAX_FAILED_LOGINS)
-    return LoginResult(LoginOutcome.LOCKED, locked_until=staff.locked_until)
+    if staff is not None and reached:  # the widest limit reached: pair, source or address
+        record_audit(session, staff.email, "staff_login_throttled", None, limit=reached[-1])
+    return LoginResult(LoginOutcome.THROTTLED, retry_at=retry_at)
 
 
-def authenticate(session: Session, cipher: ContentCipher, email: str, password: str, code: str,
+def authenticate(session: Session, cipher: ContentCipher, email: str, password: str, code: str, source: str,
                  now: dt.datetime | None = None) -> LoginResult:
-    """Password and TOTP together, or nothing; failures count towards a 15-minute lock."""
+    """Password and TOTP together, or nothing. `source` is the client address; failures count towards the
+    throttle of accounts.staff_throttle, which never depends on whether the address belongs to anyone."""
     now = now or utcnow()
-    staff = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+    email = normalise_email(email)
+    keys = login_keys(cipher, email, source)
+    retry_at = throttled_until(session, keys, now)
+    if retry_at is not None:
+        return LoginResult(LoginOutcome.THROTTLED, retry_at=retry_at)
+    staff = session.scalar(select(StaffUser).where(StaffUser.email == email))
     if staff is None or not staff.active:
         _password_matches(_dummy_hash(), password)  # the same work as for a known address
-        return LoginResult(LoginOutcome.INVALID)
-    if staff.locked_until is not None and staff.locked_until > now:
-        return LoginResult(LoginOutcome.LOCKED, locked_until=staff.locked_until)
+        return _refuse(session, keys, staff, now)
     password_ok = _password_matches(staff.password_hash, password)
     step = _matching_step(cipher.open_field(staff.totp_sealed, _totp_field(staff.id)), code, now)
     if not (password_ok and step is not None and _claim_step(session, staff.id, step)):
-        return _count_failure(session, staff, now)
-    staff.failed_logins, staff.locked_until = 0, None
+        logger.info("staff %s: login failed", staff.id)
+        return _refuse(session, keys, staff, now)
+    forgive_pair(session, keys)
     if HASHER.check_needs_rehash(staff.password_hash):
         staff.password_hash = HASHER.hash(password)
     record_audit(session, staff.email, "staff_login", None)
     return LoginResult(LoginOutcome.OK, staff.id, staff.email)
 
 
-def find_active_staff(session: Session, staff_id: int) -> StaffUser | None:
-    staff = session.get(StaffUser, staff_id)
-    return staff if staff is not None and staff.active else None
+# --- server-side sessions -----------------------------------------------------------------------
+
+def open_staff_session(session: Session, staff_id: int, now: dt.datetime | None = None) -> str:
+    """A new session record for a logged-in staff member; the returned token goes into the cookie only."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    session.add(StaffSession(token_hash=hash_token(token), staff_id=staff_id, created_at=now, last_seen_at=now))
+    return token
+
+
+def find_staff_session(session: Session, token: str, idle: dt.timedelta, max_age: dt.timedelta,
+                       now: dt.datetime | None = None) -> ActiveStaff | None:
+    """The staff member of a live session, which is used now: the record exists, was used within `idle`, is
+    younger than `max_age` (however busy), and its staff account is active. A dead record is deleted."""
+    now = now or utcnow()
+    record = session.scalar(select(StaffSession).where(StaffSession.token_hash == hash_token(token)))
+    if record is None:
+        return None
+    staff = session.get(StaffUser, record.staff_id)
+    if staff is None or not staff.active or record.last_seen_at + idle <= now or record.created_at + max_age <= now:
+        session.delete(record)
+        return None
+    record.last_seen_at = now
+    return ActiveStaff(staff.id, staff.email)
+
+
+def end_staff_session(session: Session, token: str) -> None:
+    """Logout: drop the session record, so a copied session cookie is worthless too."""
+    session.execute(delete(StaffSession).where(StaffSession.token_hash == hash_token(token)))
+
+
+def _end_all_sessions(session: Session, staff_id: int) -> int:
+    return execute_count(session, delete(StaffSession).where(StaffSession.staff_id == staff_id))
+
+
+def drop_stale_staff_records(session: Session, now: dt.datetime | None = None) -> None:
+    """For the sweep: session records idle past the timeout (nobody can use them any more; one in use past its
+    absolute lifetime goes at its next request) and login failures older than the throttle's longest window."""
+    now = now or utcnow()
+    session.execute(delete(StaffSession).where(StaffSession.last_seen_at <= now - IDLE_TIMEOUT))
+    session.execute(delete(StaffLoginFailure).where(StaffLoginFailure.at <= now - LONGEST_WINDOW))
+
+
+# --- administration (CLI) -----------------------------------------------------------------------
+
+def _staff_by_email(session: Session, email: str) -> StaffUser:
+    staff = session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
+    if staff is None:
+        raise UnknownStaff()
+    return staff
+
+
+def list_staff(session: Session, cipher: ContentCipher, now: dt.datetime | None = None) -> list[StaffRow]:
+    """Every staff account, with whether its address is throttled right now (by failures from anywhere)."""
+    now = now or utcnow()
+    rows = []
+    for staff in session.scalars(select(StaffUser).order_by(StaffUser.email)):
+        until = held_until(session, ADDRESS_LIMIT, LoginKeys(address_key(cipher, staff.email), ""), now)
+        rows.append(StaffRow(staff.email, staff.name, staff.active, until, staff.created_at))
+    return rows
+
+
+def set_staff_active(session: Session, email: str, active: bool, actor: str = CLI_ACTOR) -> tuple[str, bool]:
+    """Disable (ending every session) or enable an account; its address, and whether anything changed."""
+    staff = _staff_by_email(session, email)
+    if staff.active == active:
+        return staff.email, False
+    staff.active = active
+    ended = 0 if active else _end_all_sessions(session, staff.id)
+    record_audit(session, actor, "staff_enabled" if active else "staff_disabled", None, staff_id=staff.id)
+    logger.info("staff %s: %s (%d sessions ended)", staff.id, "enabled" if active else "disabled", ended)
+    return staff.email, True
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(GENERATED_PASSWORD_BYTES)
+
+
+def reset_password(session: Session, cipher: ContentCipher, email: str, password: str,
+                   actor: str = CLI_ACTOR) -> str:
+    """A new password; every session of the account ends and its address is no longer throttled."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPassword()
+    staff = _staff_by_email(session, email)
+    staff.password_hash = HASHER.hash(password)
+    _end_all_sessions(session, staff.id)
+    forgive_address(session, address_key(cipher, staff.email))
+    record_audit(session, actor, "staff_password_reset", None, staff_id=staff.id)
+    return staff.email
+
+
+def reset_totp(session: Session, cipher: ContentCipher, email: str, actor: str = CLI_ACTOR) -> Enrolment:
+    """A new TOTP secret (the old authenticator's codes stop working); every session of the account ends. The
+    returned URI is the only time the secret is shown."""
+    staff = _staff_by_email(session, email)
+    secret = pyotp.random_base32()
+    staff.totp_sealed, staff.last_totp_step = cipher.seal_field(secret, _totp_field(staff.id)), None
+    _end_all_sessions(session, staff.id)
+    forgive_address(session, address_key(cipher, staff.email))
+    record_audit(session, actor, "staff_totp_reset", None, staff_id=staff.id)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=staff.email, issuer_name=TOTP_ISSUER)
+    return Enrolment(staff.id, uri)
 
 
 def has_staff(session: Session) -> bool:

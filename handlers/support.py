@@ -7,8 +7,8 @@ both add their routes to this module's blueprint.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
-import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,14 +16,20 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from sqlalchemy.exc import NoResultFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from accounts.staff import LoginOutcome, authenticate, find_active_staff
+from accounts.staff import (
+    IDLE_TIMEOUT,
+    LoginOutcome,
+    authenticate,
+    end_staff_session,
+    find_staff_session,
+    open_staff_session,
+)
 from handlers.security import CONSOLE_PAGE, build_console_csp, csrf
 from services import get_services
 
 bp = Blueprint("support", __name__, url_prefix="/support", template_folder="templates")
 csrf.exempt(bp)  # not app-wide: check_form_token runs after require_staff, so a stranger's POST gets 403
 
-IDLE_TIMEOUT_SECONDS = 15 * 60
 PUBLIC_ENDPOINTS = frozenset({"support.login", "support.login_post"})
 LOCAL_ZONE = ZoneInfo("Europe/Berlin")
 
@@ -32,20 +38,25 @@ def local_time(value: dt.datetime | None) -> str:
     return value.astimezone(LOCAL_ZONE).strftime("%d.%m.%Y %H:%M") if value else "–"
 
 
+def session_lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=get_services().settings.support_session_hours)
+
+
 @bp.before_request
 def require_staff() -> BaseResponse | None:
-    """Every route but the login needs a staff session that was used within the last 15 minutes."""
+    """Every route but the login needs a live server-side session: used within the last 15 minutes, younger than
+    SUPPORT_SESSION_HOURS, not logged out, of an active account. The cookie holds only the session's token."""
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    staff_id, seen = session.get("staff_id"), float(session.get("seen", 0))
-    if staff_id is not None and time.time() - seen <= IDLE_TIMEOUT_SECONDS:
+    token = session.get("staff_session")
+    if isinstance(token, str):
         with get_services().db.session() as db:
-            if find_active_staff(db, int(staff_id)) is not None:
-                session["seen"] = time.time()
-                g.staff_email = session["staff_email"]
-                return None
+            staff = find_staff_session(db, token, IDLE_TIMEOUT, session_lifetime())
+        if staff is not None:
+            g.staff_email = staff.email
+            return None
     session.clear()
-    if staff_id is not None:
+    if token is not None:
         flash("Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.", "error")
     if request.method in ("GET", "HEAD"):
         return redirect(url_for("support.login"))
@@ -83,23 +94,34 @@ def login() -> str:
 
 
 @bp.post("/login")
-def login_post() -> BaseResponse | tuple[str, int]:
+def login_post() -> BaseResponse | tuple[str, int, dict[str, str]]:
     form = request.form
     services = get_services()
+    token = None
     with services.db.session() as db:
         result = authenticate(db, services.cipher, form.get("email", ""), form.get("password", ""),
-                              form.get("code", ""))
-    if result.outcome is LoginOutcome.OK:
+                              form.get("code", ""), source=request.remote_addr or "")
+        if result.outcome is LoginOutcome.OK and result.staff_id is not None:
+            token = open_staff_session(db, result.staff_id)
+    if token is not None:
         session.clear()
         session.permanent = True
-        session.update(staff_id=result.staff_id, staff_email=result.email, seen=time.time())
+        session["staff_session"] = token
         return redirect(url_for("support.tenants"))
-    return render_template("support/login.html", email=form.get("email", ""), locked=result.locked_until,
-                           failed=True), 401
+    page = render_template("support/login.html", email=form.get("email", ""), retry_at=result.retry_at,
+                           failed=True)
+    if result.retry_at is None:
+        return page, 401, {}
+    wait = max(1, math.ceil((result.retry_at - dt.datetime.now(dt.UTC)).total_seconds()))
+    return page, 429, {"Retry-After": str(wait)}
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
+    token = session.get("staff_session")
+    if isinstance(token, str):
+        with get_services().db.session() as db:
+            end_staff_session(db, token)
     session.clear()
     flash("Sie sind abgemeldet.", "ok")
     return redirect(url_for("support.login"))

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     export_hours: int = Field(24, ge=1, le=72)
     link_days: int = Field(7, ge=1, le=30)
     download_grace_seconds: int = Field(0, ge=0, le=3600)
+    support_session_hours: int = Field(12, ge=1, le=24, description="a support console session's absolute lifetime")
+    proxy_hops: int = Field(0, ge=0, le=5, description="proxies in front of the app that append to X-Forwarded-For")
     http_timeout: float = 10.0
     http_retries: int = 3
     http_backoff: float = 0.5

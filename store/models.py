@@ -339,10 +339,32 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     totp_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column()
     last_totp_step: Mapped[int | None] = mapped_column()  # a TOTP code is accepted once
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(Base):
+    """A staff login's server-side record: the cookie holds a token whose hash names it; logout deletes it."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # the absolute lifetime counts from here
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # the idle timeout counts from here
+
+
+class StaffLoginFailure(Base):
+    """One failed support login, keyed by pseudonyms of the address typed (known or not) and of the client
+    address: the login throttle counts these; rows older than its longest window go at the next failure."""
+
+    __tablename__ = "staff_login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+    source_key: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class AuditEntry(Base):

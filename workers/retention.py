@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from accounts.staff import drop_stale_staff_records
 from conversation.notices import NOTICE_INTERVAL
 from services import Services, get_services
 from store.content import delete_invoice_content
@@ -56,6 +57,7 @@ def drop_stale_metadata(session: Session, now: dt.datetime, days: int) -> None:
     session.execute(delete(OtpSend).where(OtpSend.sent_at <= now - dt.timedelta(days=1)))
     session.execute(delete(OtpChallenge).where(OtpChallenge.expires_at <= now - dt.timedelta(days=1)))
     session.execute(delete(SenderNotice).where(SenderNotice.last_sent_at <= now - NOTICE_INTERVAL))
+    drop_stale_staff_records(session, now)  # idle support sessions, login failures past the throttle's window
     session.execute(delete(InboundMessage).where(
         InboundMessage.state.in_([InboundState.DONE, InboundState.REJECTED, InboundState.FAILED]),
         InboundMessage.received_at <= now - dt.timedelta(days=days)))
