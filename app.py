@@ -33,7 +33,7 @@ from handlers import (
 )
 from handlers.cli import register_commands
 from handlers.logfilter import install_token_filter
-from handlers.security import csrf, refuse_expired_form
+from handlers.security import add_production_headers, csrf, refuse_expired_form
 from services import Services
 from settings import Settings
 from store.crypto import generate_master_key
@@ -116,5 +116,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     for blueprint in EMULATOR_BLUEPRINTS if settings.emulator else ():
         app.register_blueprint(blueprint)
+    if settings.is_production:  # HSTS and nosniff on every response (handlers/security.py)
+        app.after_request(add_production_headers)
     register_commands(app)
     return app

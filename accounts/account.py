@@ -5,10 +5,12 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, delete, select
 from sqlalchemy.orm import Session
 
+from accounts.banking import BankDetails
 from accounts.logos import LogoRejected, normalise_logo
 from accounts.otp import open_challenge
 from accounts.profiles import read_profile
@@ -89,10 +91,30 @@ def save_logo(session: Session, tenant_id: int, data: bytes) -> str:
     return mime
 
 
-def update_profile(session: Session, tenant_id: int, form: Mapping[str, str]) -> Tenant:
-    """Validate everything first, then apply it all; on ProfileInvalid nothing has changed."""
+@dataclass(frozen=True)
+class HeldBankChange:
+    """A new IBAN taken out of a profile change: it waits for the code sent to the verified number."""
+
+    bank: BankDetails
+    email: str  # the address before the change, which is told about it
+
+
+def hold_bank_change(tenant: Tenant, values: dict[str, Any]) -> HeldBankChange | None:
+    """Take a new IBAN (and the BIC given with it) out of validated profile `values` when the tenant's number is
+    verified: it applies only once the code sent to that number comes back (accounts.onboarding)."""
+    if not tenant.verified or "iban" not in values or values["iban"] == tenant.iban:
+        return None
+    bank = BankDetails(values.pop("iban"), values.pop("bic", tenant.bic))
+    return HeldBankChange(bank, tenant.email)
+
+
+def update_profile(session: Session, tenant_id: int, form: Mapping[str, str]) -> HeldBankChange | None:
+    """Validate everything first, then apply it all but a new IBAN, which is returned to be confirmed by code;
+    on ProfileInvalid nothing has changed."""
     tenant = session.get_one(Tenant, tenant_id)
-    for name, value in read_profile(form, tenant.country).items():
+    values = read_profile(form, tenant.country)
+    held = hold_bank_change(tenant, values)
+    for name, value in values.items():
         setattr(tenant, name, value)
-    logger.info("profile of tenant %s updated", tenant_id)
-    return tenant
+    logger.info("profile of tenant %s updated%s", tenant_id, "; new IBAN waits for its code" if held else "")
+    return held

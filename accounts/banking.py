@@ -1,6 +1,8 @@
 """IBAN and BIC checks (schwifty), shared by the account page, the support console and the CLI."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from schwifty import BIC, IBAN
 from schwifty.exceptions import InvalidChecksumDigits, SchwiftyException
 
@@ -9,6 +11,19 @@ from accounts import AccountError
 BANK_REASONS = {"required": "is missing", "format": "is not valid",
                 "checksum": "is not valid (its check digits do not match)",
                 "mismatch": "does not belong to the IBAN's bank"}
+
+
+@dataclass(frozen=True)
+class BankDetails:
+    """A checked, normalised IBAN and the BIC given with it."""
+
+    iban: str
+    bic: str | None
+
+
+def mask_iban(iban: str) -> str:
+    """'DE02 … 2051': enough to recognise an account in a notice, not enough to pay into it."""
+    return f"{iban[:4]} … {iban[-4:]}"
 
 
 class InvalidBankDetails(AccountError):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accounts.account import HeldBankChange, hold_bank_change
 from accounts.otp import MAX_FAILURES, open_challenge
 from accounts.pricelist import delete_price_item, import_price_csv, save_price_item
 from accounts.profiles import check_profile, read_profile
@@ -64,20 +65,24 @@ def create_tenant(session: Session, cipher: ContentCipher, actor: str, phone: st
     return tenant.id
 
 
-def update_tenant(session: Session, actor: str, tenant_id: int, form: Mapping[str, object]) -> list[str]:
-    """Validate the profile fields the form has and apply them; returns the names of those that really changed.
+def update_tenant(session: Session, actor: str, tenant_id: int,
+                  form: Mapping[str, object]) -> tuple[list[str], HeldBankChange | None]:
+    """Validate the profile fields the form has and apply them; returns the names of those that really changed,
+    and a new IBAN of a verified tenant, held back until the code sent to its number confirms it
+    (accounts.onboarding.request_bank_change).
 
     Raises ProfileInvalid (accounts.profiles), and then nothing has changed.
     """
     tenant = session.get_one(Tenant, tenant_id)
     changes = read_profile(form, tenant.country, partial=True)
     check_profile(*(changes.get(key, getattr(tenant, key)) for key in ("tax_number", "vat_id", "iban", "bic")))
+    held = hold_bank_change(tenant, changes)
     changed = sorted(k for k, v in changes.items() if getattr(tenant, k) != v)
     for key in changed:
         setattr(tenant, key, changes[key])
     if changed:
         record_audit(session, actor, "tenant_updated", tenant_id, fields=changed)
-    return changed
+    return changed, held
 
 
 def set_tenant_active(session: Session, actor: str, tenant_id: int, active: bool) -> bool:

@@ -6,7 +6,8 @@ import datetime as dt
 import re
 
 from accounts.onboarding import check_code
-from accounts.otp import VerifyOutcome
+from accounts.otp import VerifyOutcome, open_challenge
+from conversation.account_notices import deliver_notices
 from conversation.choices import discard_chosen, send_status
 from conversation.drafting import issue_chosen, take_words
 from conversation.mail import send_mail
@@ -38,10 +39,11 @@ def answer_text(services: Services, claimed: Claimed) -> Outcome:
     """Decide what a text message means and answer it."""
     text = (claimed.text or "").strip()
     code = CODE.match(text)
-    if code and not claimed.verified:
+    if code and (not claimed.verified or has_open_challenge(services, claimed.tenant_id)):
         result = check_code(services, claimed.tenant_id, code.group(1) + code.group(2), actor="tenant")
         if result.outcome is not VerifyOutcome.VERIFIED:
             reply(services, claimed, CODE_REPLIES[result.outcome], remaining=result.remaining)
+        deliver_notices(services, result.notices)  # a new IBAN: its notice is the answer
         return Outcome.VERIFIED if result.welcome_due else Outcome.CODE_CHECKED  # VERIFIED: the welcome job answers
     if not claimed.verified:
         reply(services, claimed, "no_challenge")
@@ -79,6 +81,12 @@ def deletion_asked(services: Services, tenant_id: int) -> bool:
     with services.db.session() as session:
         asked_at = session.get_one(Tenant, tenant_id).delete_requested_at
     return asked_at is not None and asked_at > utcnow() - CONFIRM_WINDOW
+
+
+def has_open_challenge(services: Services, tenant_id: int) -> bool:
+    """A code is awaited (a new IBAN, a new number): a verified tenant's six digits are that code."""
+    with services.db.session() as session:
+        return open_challenge(session, tenant_id) is not None
 
 
 def has_open_draft(services: Services, tenant_id: int) -> bool:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from enum import Enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from stdnum.de import leitweg
@@ -12,6 +14,19 @@ from stdnum.exceptions import ValidationError as NumberInvalid
 
 MAX_UNIT_PRICE = Decimal("100000")
 MAX_QUANTITY = Decimal("10000")
+# What XML 1.0 cannot carry (C0 controls but tab, line feed and carriage return; lone surrogates; U+FFFE/U+FFFF),
+# and DEL and the C1 controls, invisible on the page: each run, with the spaces around it, becomes one space.
+CONTROL = re.compile(r" *[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]+ *")
+
+
+def clean_text(value: Any) -> Any:
+    """A model's string (or list of strings) without control characters, so that the invoice's XML can carry it;
+    anything else as it is. Runs before the type checks of every text field of the contract."""
+    if isinstance(value, str):
+        return CONTROL.sub(" ", value).strip() if CONTROL.search(value) else value
+    if isinstance(value, list):
+        return [clean_text(item) for item in value]
+    return value
 
 
 class Unit(str, Enum):
@@ -50,7 +65,16 @@ class CatalogueEntry(BaseModel):
     vat_rate: Decimal | None = None
 
 
-class Customer(BaseModel):
+class CleanText(BaseModel):
+    """The base of the contract's models: control characters go from every text field before it is checked."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def clean_controls(cls, value: Any) -> Any:
+        return clean_text(value)
+
+
+class Customer(CleanText):
     """The invoice recipient as spoken."""
 
     model_config = ConfigDict(extra="ignore")
@@ -98,7 +122,7 @@ class Customer(BaseModel):
         return compact
 
 
-class Item(BaseModel):
+class Item(CleanText):
     """One invoice line as spoken; the code computes all amounts."""
 
     model_config = ConfigDict(extra="ignore")
@@ -146,7 +170,7 @@ class Item(BaseModel):
         return value
 
 
-class InvoiceFields(BaseModel):
+class InvoiceFields(CleanText):
     """Everything needed for an invoice that the speaker said in the voice note."""
 
     model_config = ConfigDict(extra="ignore")

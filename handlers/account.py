@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import logging
 import math
@@ -26,8 +27,8 @@ from accounts.account import (
 )
 from accounts.console import set_auto_issue
 from accounts.logos import LogoRejected
-from accounts.onboarding import check_code, send_code
-from accounts.otp import ChallengeLocked, SendLimitReached, VerifyOutcome
+from accounts.onboarding import check_code, request_bank_change, send_code
+from accounts.otp import ChallengeLocked, SendLimitReached, VerifyOutcome, VerifyResult, find_pending_bank
 from accounts.price_entries import PriceListError
 from accounts.pricelist import delete_price_item, list_price_items, save_price_item
 from accounts.profiles import PROFILE_FIELDS, ProfileInvalid
@@ -41,7 +42,7 @@ from store.links import find_login_link, redeem_login_link
 from store.models import Tenant, utcnow
 from store.phones import open_phone
 from whatsapp import WhatsAppError
-from workers.queue import enqueue_welcome
+from workers.queue import enqueue_account_notices, enqueue_welcome
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("account", __name__, template_folder="templates")  # form tokens: CSRFProtect, app-wide
@@ -100,7 +101,8 @@ def render_home(status: int = 200, notice: str | None = None, form: dict[str, st
                                phone=open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac),
                                receipts=list_receipts(db, tenant.id), form=form or read_profile_values(tenant),
                                prices=list_price_items(db, tenant.id), price_form=price_form or {},
-                               pending_number=find_pending_number(db, services.cipher, tenant))
+                               pending_number=find_pending_number(db, services.cipher, tenant),
+                               pending_bank=find_pending_bank(db, services.cipher, tenant.id))
     return Response(html, status=status)
 
 
@@ -174,12 +176,29 @@ def download_invoice(invoice_id: str) -> BaseResponse:
 @require_login
 def change_profile() -> BaseResponse:
     tenant_id: int = g.tenant_id
+    services = get_services()
     try:
-        with get_services().db.session() as db:
-            update_profile(db, tenant_id, request.form)
+        with services.db.session() as db:
+            held = update_profile(db, tenant_id, request.form)
     except ProfileInvalid as exc:
         return render_home(422, "profile_invalid", form=request.form.to_dict(), errors=exc.errors)
-    return redirect_home("profile_saved")
+    if held is None:
+        return redirect_home("profile_saved")
+    try:  # the rest is saved; the new IBAN waits for the code sent to the verified number
+        notice = request_bank_change(services, tenant_id, ACTOR, held)
+    except ChallengeLocked:
+        return render_home(422, "iban_locked")
+    except SendLimitReached as exc:
+        return render_home(429, "iban_send_limit", minutes=minutes_until(exc.retry_at))
+    except (WhatsAppError, requests.RequestException) as exc:
+        logger.warning("code for a new IBAN of tenant %s not sent: %s", tenant_id, type(exc).__name__)
+        return render_home(502, "iban_send_failed")
+    enqueue_account_notices(services.queue, services.settings, [notice])
+    return redirect_home("iban_pending")
+
+
+def minutes_until(moment: dt.datetime) -> int:
+    return max(1, math.ceil((moment - utcnow()).total_seconds() / 60))
 
 
 @bp.post("/konto/preise")
@@ -245,7 +264,8 @@ def request_number_change() -> BaseResponse:
         return render_home(422, {InvalidPhone: "phone_invalid", SameNumber: "phone_same", PhoneTaken: "phone_taken",
                                  ChallengeLocked: "code_locked"}[type(exc)])
     except SendLimitReached as exc:
-        return render_home(429, "send_limit", minutes=max(1, math.ceil((exc.retry_at - utcnow()).total_seconds() / 60)))
+        return render_home(429, "send_limit" if exc.per == "number" else "send_limit_account",
+                           minutes=minutes_until(exc.retry_at))
     except (WhatsAppError, requests.RequestException) as exc:  # Graph API error or no connection
         logger.warning("code to a new number of tenant %s not sent: %s", tenant_id, type(exc).__name__)
         return render_home(502, "send_failed")
@@ -256,6 +276,31 @@ def request_number_change() -> BaseResponse:
 @require_login
 def confirm_number_change() -> BaseResponse:
     tenant_id: int = g.tenant_id
+    result = enter_code(tenant_id)
+    if isinstance(result, BaseResponse):
+        return result
+    if result.bank_changed:  # the open code was the one for a new IBAN
+        return redirect_home("iban_changed")
+    if result.number_changed:
+        with get_services().db.session() as db:
+            record_audit(db, ACTOR, "number_changed", tenant_id)
+        logger.info("tenant %s changed its WhatsApp number", tenant_id)
+    return redirect_home("number_changed" if result.number_changed else "number_verified")
+
+
+@bp.post("/konto/iban/code")
+@require_login
+def confirm_bank_change() -> BaseResponse:
+    """The code sent to the verified number for a new IBAN: only then does the IBAN change."""
+    result = enter_code(g.tenant_id)
+    if isinstance(result, BaseResponse):
+        return result
+    return redirect_home("iban_changed" if result.bank_changed else "number_verified")
+
+
+def enter_code(tenant_id: int) -> VerifyResult | BaseResponse:
+    """Check the typed code against the open challenge and send what it leaves to send (welcome, notices);
+    the page with the problem unless it verified."""
     code = re.sub(r"\s", "", request.form.get("code", ""))
     if not re.fullmatch(r"\d{6}", code):
         return render_home(422, "code_format")
@@ -263,10 +308,7 @@ def confirm_number_change() -> BaseResponse:
     result = check_code(services, tenant_id, code, ACTOR)
     if result.welcome_due:
         enqueue_welcome(services.queue, services.settings, tenant_id)
+    enqueue_account_notices(services.queue, services.settings, result.notices)
     if result.outcome is not VerifyOutcome.VERIFIED:
         return render_home(422, f"code_{result.outcome.value}", remaining=result.remaining)
-    if result.number_changed:
-        with services.db.session() as db:
-            record_audit(db, ACTOR, "number_changed", tenant_id)
-        logger.info("tenant %s changed its WhatsApp number", tenant_id)
-    return redirect_home("number_changed" if result.number_changed else "number_verified")
+    return result

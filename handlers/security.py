@@ -31,6 +31,18 @@ EMULATOR_PAGE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Cont
                                             "connect-src 'self'; media-src 'self' blob:; img-src 'self' data:; "
                                             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"}
 
+# Every response in production, error pages and the webhook included: browsers keep to HTTPS for two years and never
+# take a body for another type than the one sent.
+PRODUCTION_HEADERS = {"Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+                      "X-Content-Type-Options": "nosniff"}
+
+
+def add_production_headers(response: BaseResponse) -> BaseResponse:
+    """after_request hook of the app when APP_ENV=production (create_app registers it)."""
+    for name, value in PRODUCTION_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
 
 def build_console_csp(nonce: str | None) -> dict[str, str]:
     """The console's Content-Security-Policy header: inline styles only with this response's nonce."""

@@ -11,7 +11,8 @@ import requests
 from flask import flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from accounts.account import find_pending_number
+from accounts.account import HeldBankChange, find_pending_number
+from accounts.banking import mask_iban
 from accounts.console import (
     create_tenant,
     delete_tenant_price,
@@ -24,8 +25,15 @@ from accounts.console import (
     set_tenant_active,
     update_tenant,
 )
-from accounts.onboarding import check_code, send_code
-from accounts.otp import MAX_FAILURES, ChallengeLocked, SendLimitReached, VerifyOutcome, open_challenge
+from accounts.onboarding import check_code, request_bank_change, send_code
+from accounts.otp import (
+    MAX_FAILURES,
+    ChallengeLocked,
+    SendLimitReached,
+    VerifyOutcome,
+    find_pending_bank,
+    open_challenge,
+)
 from accounts.price_entries import PriceListError
 from accounts.pricelist import list_price_items
 from accounts.profiles import PROFILE_FIELDS, ProfileInvalid, read_new_profile
@@ -35,8 +43,8 @@ from services import get_services
 from store.erasure import list_receipts
 from store.models import Tenant
 from store.phones import open_phone
-from whatsapp import GraphError, NotConfigured
-from workers.queue import enqueue_welcome
+from whatsapp import GraphError, NotConfigured, WhatsAppError
+from workers.queue import enqueue_account_notices, enqueue_welcome
 
 logger = logging.getLogger(__name__)
 
@@ -102,10 +110,12 @@ def tenant(tenant_id: int) -> str:
         audit = list_audit(db, tenant_id, limit=50)
         phone = None if record.offboarded_at else open_phone(services.cipher, record.phone_sealed, record.phone_hmac)
         new_number = find_pending_number(db, services.cipher, record) if phone else None
+        pending_bank = find_pending_bank(db, services.cipher, tenant_id)
         receipts = list_receipts(db, tenant_id)
         prices = list_price_items(db, tenant_id)
     return render_template("support/tenant.html", tenant=record, challenge=challenge, audit=audit, phone=phone,
-                           new_number=new_number, receipts=receipts, prices=prices, max_failures=MAX_FAILURES)
+                           new_number=new_number, receipts=receipts, prices=prices, max_failures=MAX_FAILURES,
+                           pending_iban=mask_iban(pending_bank.iban) if pending_bank else None)
 
 
 @bp.get("/tenants/<int:tenant_id>/edit")
@@ -121,13 +131,39 @@ def tenant_edit(tenant_id: int) -> str:
 def tenant_update(tenant_id: int) -> BaseResponse | tuple[str, int]:
     form = request.form.to_dict()
     form.setdefault("small_business", "")  # an unticked checkbox is not sent
+    services = get_services()
     try:
-        with get_services().db.session() as db:
-            changed = update_tenant(db, g.staff_email, tenant_id, form)
+        with services.db.session() as db:
+            changed, held = update_tenant(db, g.staff_email, tenant_id, form)
     except ProfileInvalid as exc:
         return render_template("support/tenant_form.html", values=form, errors=exc.errors, tenant_id=tenant_id), 422
     flash("Änderungen gespeichert." if changed else "Keine Änderungen.", "ok")
+    if held is not None:  # the new IBAN of a verified tenant waits for the code sent to its number
+        request_iban_code(tenant_id, held)
     return redirect(url_for("support.tenant", tenant_id=tenant_id))
+
+
+def request_iban_code(tenant_id: int, held: HeldBankChange) -> None:
+    services = get_services()
+    iban = mask_iban(held.bank.iban)
+    try:
+        notice = request_bank_change(services, tenant_id, g.staff_email, held)
+    except SendLimitReached as exc:
+        flash(f"Die IBAN ist nicht geändert: Für diesen Betrieb wurden zu viele Codes gesendet. Der nächste ist ab "
+              f"{local_time(exc.retry_at)} Uhr möglich.", "error")
+        return
+    except ChallengeLocked:
+        flash("Die IBAN ist nicht geändert: Die Bestätigung ist nach 5 falschen Codes gesperrt. Setzen Sie sie "
+              "zuerst zurück.", "error")
+        return
+    except (WhatsAppError, requests.RequestException) as exc:
+        logger.warning("code for a new IBAN of tenant %s not sent: %s", tenant_id, type(exc).__name__)
+        flash("Die IBAN ist nicht geändert: Der Code zur Bestätigung konnte nicht über WhatsApp gesendet werden. "
+              "Bitte später erneut speichern.", "error")
+        return
+    enqueue_account_notices(services.queue, services.settings, [notice])
+    flash(f"Die neue IBAN gilt erst, wenn der Betrieb sie bestätigt: Er hat per WhatsApp einen Code bekommen "
+          f"(neue IBAN {iban}). Er kann ihn im Chat eingeben, auf seiner Kontoseite oder Ihnen vorlesen.", "ok")
 
 
 @bp.post("/tenants/<int:tenant_id>/send-code")
@@ -180,7 +216,10 @@ def tenant_verify(tenant_id: int) -> BaseResponse:
     result = check_code(services, tenant_id, code, g.staff_email)
     if result.welcome_due:
         enqueue_welcome(services.queue, services.settings, tenant_id)
-    if result.outcome is VerifyOutcome.WRONG:
+    enqueue_account_notices(services.queue, services.settings, result.notices)
+    if result.bank_changed:
+        flash("Code korrekt: Die neue IBAN gilt jetzt. Der Betrieb wird per WhatsApp und E-Mail informiert.", "ok")
+    elif result.outcome is VerifyOutcome.WRONG:
         plural = "Versuch" if result.remaining == 1 else "Versuche"
         flash(f"Der Code stimmt nicht. Noch {result.remaining} {plural}.", "error")
     else:

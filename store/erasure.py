@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.content import shred_invoice, write_receipt
 from store.crypto import ContentCipher
 from store.db import execute_count
 from store.models import (
+    AccountNotice,
     DeletionReceipt,
     DeletionTrigger,
     InboundMessage,
@@ -69,7 +70,8 @@ def offboard_tenant(session: Session, cipher: ContentCipher, tenant_id: int) -> 
                                                 .where(OtpChallenge.tenant_id == tenant_id))
     counts["login_link"] = execute_count(session, delete(LoginLink).where(LoginLink.tenant_id == tenant_id))
     counts["price_list"] = execute_count(session, delete(PriceItem).where(PriceItem.tenant_id == tenant_id))
-    session.execute(delete(OtpSend).where(OtpSend.phone_hmac == tenant.phone_hmac))
+    session.execute(delete(OtpSend).where(or_(OtpSend.phone_hmac == tenant.phone_hmac, OtpSend.tenant_id == tenant_id)))
+    session.execute(delete(AccountNotice).where(AccountNotice.tenant_id == tenant_id))
     session.execute(delete(SenderNotice).where(SenderNotice.phone_hmac == tenant.phone_hmac))
     counts["phone_number"] = int(tenant.phone_sealed is not None)
     counts["logo"] = int(tenant.logo is not None)

@@ -275,7 +275,8 @@ class DeletionReceipt(Base):
 
 
 class OtpChallenge(Base):
-    """A one-time code sent to a number (the tenant's, or a new one it wants to switch to)."""
+    """A one-time code sent to a number: to verify it (the tenant's, or a new one it wants to switch to), or to
+    the verified number to confirm a new IBAN (purpose 'bank', the IBAN and BIC sealed until confirmed)."""
 
     __tablename__ = "otp_challenges"
 
@@ -288,16 +289,37 @@ class OtpChallenge(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column()
     consumed_at: Mapped[dt.datetime | None] = mapped_column()
+    purpose: Mapped[str] = mapped_column(String(10), default="number", server_default="number")
+    payload_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # purpose 'bank': the pending IBAN and BIC
 
 
 class OtpSend(Base):
-    """One code sent to a number pseudonym: the send limit counts these."""
+    """One code sent to a number pseudonym for a tenant: the send limits count these."""
 
     __tablename__ = "otp_sends"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     phone_hmac: Mapped[str] = mapped_column(String(64), index=True)
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+
+
+class AccountNotice(Base):
+    """A security notice to send (a new WhatsApp number, a new IBAN asked for or applied): a WhatsApp text to the
+    number it names (the old one after a number change; None: the tenant's) and a mail to `email` when SMTP is
+    set. The row goes once both are sent; the sweep drops what is left after a day."""
+
+    __tablename__ = "account_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hmac: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(String(40))  # a masked IBAN ('DE02 … 2051')
+    texted_at: Mapped[dt.datetime | None] = mapped_column()  # the WhatsApp text went; a retry sends the mail only
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class SenderNotice(Base):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 import redis
@@ -48,6 +49,14 @@ def enqueue_content_deletion(queue: Queue, settings: Settings, invoice_id: str, 
 def enqueue_welcome(queue: Queue, settings: Settings, tenant_id: int) -> None:
     queue.enqueue("workers.messages.send_welcome", tenant_id, retry=build_retry(settings),
                   failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL, description=f"welcome tenant {tenant_id}")
+
+
+def enqueue_account_notices(queue: Queue, settings: Settings, notice_ids: Iterable[int]) -> None:
+    """The security notices an account change left (accounts.onboarding); the job id makes re-enqueues idempotent."""
+    for notice_id in notice_ids:
+        queue.enqueue("workers.messages.send_account_notice", notice_id, job_id=f"account-notice-{notice_id}",
+                      retry=build_retry(settings), failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
+                      description=f"account notice {notice_id}")
 
 
 def enqueue_sender_notice(queue: Queue, settings: Settings, pseudonym: str) -> None:

@@ -12,6 +12,7 @@ from conversation.notices import NOTICE_INTERVAL
 from services import Services, get_services
 from store.content import delete_invoice_content
 from store.models import (
+    AccountNotice,
     DeletionTrigger,
     DraftMessage,
     InboundMessage,
@@ -56,6 +57,7 @@ def drop_stale_metadata(session: Session, now: dt.datetime, days: int) -> None:
     session.execute(delete(LoginLink).where(LoginLink.expires_at <= now - dt.timedelta(days=1)))
     session.execute(delete(OtpSend).where(OtpSend.sent_at <= now - dt.timedelta(days=1)))
     session.execute(delete(OtpChallenge).where(OtpChallenge.expires_at <= now - dt.timedelta(days=1)))
+    session.execute(delete(AccountNotice).where(AccountNotice.created_at <= now - dt.timedelta(days=1)))
     session.execute(delete(SenderNotice).where(SenderNotice.last_sent_at <= now - NOTICE_INTERVAL))
     drop_stale_staff_records(session, now)  # idle support sessions, login failures past the throttle's window
     session.execute(delete(InboundMessage).where(

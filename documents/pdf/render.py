@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import CSS
 from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher
+from weasyprint.urls import FatalURLFetchingError
 
 from documents import RenderFailed
 from documents.amounts import TaxMode, reverse_totals
@@ -28,7 +28,7 @@ from documents.pdf.formatting import (
 )
 from documents.pdf.girocode import render_girocode_uri
 from documents.pdf.letter import build_address, build_logo_uri, choose_address_size
-from documents.pdf.weasy import InvoiceHTML
+from documents.pdf.weasy import InvoiceHTML, TemplateFetcher
 
 logger = logging.getLogger(__name__)
 
@@ -115,9 +115,9 @@ def css_string(text: str) -> str:
 
 def render_invoice_pdf(doc: InvoiceDocument, pdf_variant: str | None = PDF_VARIANT) -> bytes:
     """The invoice as PDF/A-3b bytes (a plain PDF with pdf_variant=None, for a draft's preview); RenderFailed when
-    WeasyPrint fails (resources are local files only)."""
+    WeasyPrint fails (resources are the template folder's files and data: URIs only: TemplateFetcher)."""
     html = render_invoice_html(doc)
-    fetcher = URLFetcher(allowed_protocols=("file", "data"), fail_on_errors=True)
+    fetcher = TemplateFetcher(TEMPLATES)
     try:
         stylesheets = [load_stylesheet(TEMPLATES), load_page_label_stylesheet(language_of(doc))]
         pdf = InvoiceHTML(html, TEMPLATES.as_uri() + "/", fetcher).write_pdf(

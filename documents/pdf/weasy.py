@@ -7,12 +7,16 @@ import logging
 import re
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 from xml.etree import ElementTree
 
 import cssselect2
 from weasyprint import CSS, HTML
 from weasyprint.css.counters import CounterStyle
-from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 logger = logging.getLogger(__name__)
 
@@ -56,3 +60,26 @@ class InvoiceHTML(HTML):
 
     def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
         return [load_user_agent_stylesheet()]
+
+
+class TemplateFetcher(URLFetcher):
+    """WeasyPrint's URL fetcher for invoices: data: URIs (the logo, the GiroCode) and files inside the template
+    folder; anything else (another file: path, a network URL) is refused with ValueError, which stops the render
+    (fail_on_errors): whatever text reached the markup, the PDF can carry no file of the machine."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(allowed_protocols=("file", "data"), fail_on_errors=True)
+        self.root = root.resolve()
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme == "file":
+            if parts.netloc not in ("", "localhost"):
+                raise ValueError("file URL on another host refused")
+            path = Path(url2pathname(parts.path)).resolve()
+            if not path.is_relative_to(self.root) or not path.is_file():
+                raise ValueError("file outside the invoice templates refused")
+        elif scheme != "data":
+            raise ValueError(f"{scheme or 'relative'} URL refused: invoices use their templates and data: URIs only")
+        return super().fetch(url, headers)

@@ -10,13 +10,16 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from accounts.banking import mask_iban
 from accounts.console import list_tenants, recent_messages, set_auto_issue, set_tenant_active, update_tenant
+from accounts.onboarding import request_bank_change
 from accounts.profiles import ProfileInvalid, read_new_profile
 from accounts.tenants import add_tenant
 from handlers.cli.output import run_action, stamp
 from handlers.cli.tenant_prices import group as prices_group
 from services import get_services
 from store.audit import CLI_ACTOR, record_audit
+from workers.queue import enqueue_account_notices
 
 group = AppGroup("tenant", help="Manage tenants (tradespeople).")
 group.add_command(prices_group)
@@ -30,13 +33,20 @@ def create_tenant(phone: str, profile: dict[str, Any], verified: bool, auto_issu
         return tenant.id
 
 
-def edit_tenant(tenant_id: int, fields: dict[str, Any], auto_issue: bool | None) -> list[str]:
-    """The profile fields given, then the auto-issue setting when given; one transaction, names what changed."""
-    with get_services().db.session() as session:
-        changed = update_tenant(session, CLI_ACTOR, tenant_id, {k: v for k, v in fields.items() if v is not None})
+def edit_tenant(tenant_id: int, fields: dict[str, Any], auto_issue: bool | None) -> tuple[list[str], str | None]:
+    """The profile fields given, then the auto-issue setting when given; one transaction, names what changed.
+    A new IBAN of a verified tenant waits for the code then sent to its number: returned masked."""
+    services = get_services()
+    with services.db.session() as session:
+        changed, held = update_tenant(session, CLI_ACTOR, tenant_id,
+                                      {k: v for k, v in fields.items() if v is not None})
         if auto_issue is not None and set_auto_issue(session, CLI_ACTOR, tenant_id, auto_issue):
             changed.append("auto_issue")
-        return changed
+    if held is None:
+        return changed, None
+    notice = request_bank_change(services, tenant_id, CLI_ACTOR, held)
+    enqueue_account_notices(services.queue, services.settings, [notice])
+    return changed, mask_iban(held.bank.iban)
 
 
 def toggle_tenant(tenant_id: int, active: bool) -> bool:
@@ -110,8 +120,11 @@ def tenant_edit(tenant_id: int, auto_issue: bool | None, **fields: Any) -> None:
     """Change profile fields (give only those to change; '' clears an optional one)."""
     if auto_issue is None and all(v is None for v in fields.values()):
         raise click.UsageError("give at least one field to change")
-    changed = run_action(lambda: edit_tenant(tenant_id, fields, auto_issue))
+    changed, pending_iban = run_action(lambda: edit_tenant(tenant_id, fields, auto_issue))
     click.echo(f"tenant {tenant_id}: " + (f"changed {', '.join(changed)}" if changed else "nothing changed"))
+    if pending_iban:
+        click.echo(f"the new IBAN {pending_iban} applies once confirmed: a code went to the tenant's WhatsApp number "
+                   f"(typed into the chat, or `flask tenant verify {tenant_id} --code C`)")
 
 
 @group.command("disable")

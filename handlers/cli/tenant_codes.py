@@ -11,7 +11,7 @@ from handlers.cli.output import run_action
 from handlers.cli.tenant import group
 from services import get_services
 from store.audit import CLI_ACTOR
-from workers.queue import enqueue_welcome
+from workers.queue import enqueue_account_notices, enqueue_welcome
 
 VERIFY_TEXTS = {
     VerifyOutcome.VERIFIED: "number verified",
@@ -49,7 +49,9 @@ def tenant_verify(tenant_id: int, code: str) -> None:
     result = run_action(lambda: check_code(services, tenant_id, "".join(code.split()), CLI_ACTOR))
     if result.welcome_due:
         enqueue_welcome(services.queue, services.settings, tenant_id)
-    text = VERIFY_TEXTS[result.outcome].format(remaining=result.remaining)
+    enqueue_account_notices(services.queue, services.settings, result.notices)
+    text = "new IBAN confirmed" if result.bank_changed else VERIFY_TEXTS[result.outcome].format(
+        remaining=result.remaining)
     if result.outcome is not VerifyOutcome.VERIFIED:
         raise click.ClickException(text)
     click.echo(f"tenant {tenant_id}: {text}")
