@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 
 from conversation.drafting import answer_decided, issue_chosen, reshow
 from conversation.draftview import DraftAction, parse_button_id
-from conversation.replies import Claimed, reply
+from conversation.replies import Claimed, reply, send_plain
 from conversation.storno import repeat_cancellation
 from conversation.texts import render_text
 from documents import PriceMissing
@@ -112,5 +112,5 @@ def send_status(services: Services, claimed: Claimed) -> Outcome:
                 except PriceMissing:
                     amount = render_text("status_unpriced", claimed.language)
                 lines.append(render_text("status_line", claimed.language, customer=customer or "?", gross=amount))
-    services.whatsapp.send_text(claimed.phone, "\n".join(lines) or render_text("status_empty", claimed.language))
+    send_plain(services, claimed, "\n".join(lines) or render_text("status_empty", claimed.language))
     return Outcome.STATUS_SENT

@@ -9,7 +9,7 @@ from conversation.changes import describe_changes
 from conversation.draftview import compose_draft, draft_buttons, find_question
 from conversation.replies import Claimed, reply, send_draft_message, send_invoice_ready
 from documents.amounts import Filled, compute_totals, fill_prices
-from documents.drafts import Draft, create_draft, find_draft, open_draft, record_shown, revise_draft
+from documents.drafts import Draft, create_draft, find_draft, open_draft, record_shown, revise_draft, touch_draft
 from documents.issuing import (
     IssuedInvoice,
     find_xrechnung_gaps_of,
@@ -110,7 +110,10 @@ def show_draft(services: Services, claimed: Claimed, draft_id: str, filled: Fill
                          from_catalogue=filled.from_catalogue, question=question, link=link)
     wamid = send_draft_message(services, claimed, body, draft_buttons(draft_id, language, question is None))
     with services.db.session() as session:
-        record_shown(session, services.cipher, draft_id, wamid)
+        if wamid:
+            record_shown(session, services.cipher, draft_id, wamid)
+        else:  # went out, id unknown (conversation.outbox): an unquoted answer still goes to the newest draft
+            touch_draft(session, draft_id)
     if question is not None and outcome is Outcome.DRAFTED:
         return Outcome.DETAILS_ASKED
     return outcome

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from conversation.notices import claim_notice
+from conversation.outbox import settle_statuses
 from services import Services
 from store.crypto import ContentCipher
 from store.models import InboundMessage, InboundState, MessageKind, Tenant, utcnow
@@ -120,5 +121,8 @@ def accept_webhook(services: Services, body: WebhookBody) -> Accepted:
                 stmt = insert(InboundMessage).values(rows).on_conflict_do_nothing(index_elements=["wa_message_hmac"])
                 returned = session.execute(stmt.returning(InboundMessage.id, InboundMessage.tenant_id))
                 new = sorted((row.id, row.tenant_id) for row in returned)  # ids grow in arrival order
-    statuses = sum(len(c.value.statuses) for e in body.entry for c in e.changes)
-    return Accepted(len(incoming), new, notices, statuses)
+    statuses = [s for e in body.entry for c in e.changes for s in c.value.statuses]
+    if any(s.biz_opaque_callback_data for s in statuses):  # a reply whose send went unanswered is settled
+        with services.db.session() as session:
+            settle_statuses(services, session, statuses)
+    return Accepted(len(incoming), new, notices, len(statuses))

@@ -25,6 +25,19 @@ TEXTS: dict[str, dict[str, str]] = {
                                    "Auftragsberichte noch nicht lesen. Der Support weiß Bescheid (erreichbar unter "
                                    "{support}). Deine Nachricht haben wir nicht verarbeitet – bitte schick sie "
                                    "später noch einmal.",
+        "problem_audio": "Entschuldige, deine Sprachnachricht kann ich nicht anhören: Die Aufnahme ist leer, "
+                         "beschädigt oder in einem Format, das ich nicht lesen kann. Bitte nimm sie noch einmal auf – "
+                         "oder schreib mir den Auftrag als Text.",
+        "problem_media_type": "Entschuldige, mit dieser Datei ({type}) kann ich nichts anfangen. Ich verstehe "
+                              "Sprachnachrichten und Text: Sprich den Auftrag bitte ein oder schreib ihn.",
+        "problem_media_gone": "Entschuldige, deine Sprachnachricht konnte ich bei WhatsApp nicht mehr abrufen (sie ist "
+                              "abgelaufen, gelöscht oder zu groß). Bitte schick sie noch einmal.",
+        "problem_refused": "Entschuldige, {service} hat deine Nachricht abgelehnt (Fehler {status}), deshalb konnte "
+                           "ich nichts daraus machen. Nochmal senden ändert daran nichts; der Support weiß Bescheid "
+                           "({support}). Du kannst den Auftrag gern anders formuliert oder als Text schicken.",
+        "service_transcription": "die Spracherkennung",
+        "service_extraction": "das Sprachmodell",
+        "service_whatsapp": "WhatsApp",
 
         "welcome": "Willkommen! Deine Nummer ist bestätigt. 🎉\n\n"
                    "Hinweis: Deine Sprachnachrichten verarbeitet ein automatisiertes KI-System (Spracherkennung "
@@ -73,6 +86,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "extraction_unconfigured": "Sorry, Sprachrechnung is not fully set up yet and cannot read job reports. "
                                    "Support knows about it (reach them at {support}). Your message was not "
                                    "processed – please send it again later.",
+        "problem_audio": "Sorry, I cannot listen to your voice note: the recording is empty, damaged or in a format I "
+                         "cannot read. Please record it again – or type the job as a text.",
+        "problem_media_type": "Sorry, I cannot do anything with this file ({type}). I understand voice notes and text: "
+                              "please say the job or type it.",
+        "problem_media_gone": "Sorry, I could no longer fetch your voice note from WhatsApp (it expired, was deleted "
+                              "or is too large). Please send it again.",
+        "problem_refused": "Sorry, {service} refused your message (error {status}), so I could not make anything of "
+                           "it. Sending it again will not change that; support knows about it ({support}). You are "
+                           "welcome to send the job in other words or as a text.",
+        "service_transcription": "the speech recognition",
+        "service_extraction": "the language model",
+        "service_whatsapp": "WhatsApp",
 
         "welcome": "Welcome! Your number is verified. 🎉\n\n"
                    "Note: your voice notes are processed by an automated AI system (speech recognition and a "

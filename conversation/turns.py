@@ -9,7 +9,7 @@ from conversation.commands import answer_text
 from conversation.drafting import decline_unconfigured, take_words
 from conversation.replies import Claimed, reply
 from conversation.storno import answer_storno
-from extraction import describe_missing_backend
+from extraction import check_audio_type, describe_missing_backend
 from services import Services
 from store.models import MessageKind, Outcome
 
@@ -42,6 +42,7 @@ def answer_message(services: Services, claimed: Claimed) -> Outcome:
 def transcribe(services: Services, claimed: Claimed) -> str:
     """The voice note's words; the audio lives in this function's memory only. Price-list names are vocabulary."""
     audio, mime_type = services.whatsapp.download_media(claimed.media_id or "")
+    check_audio_type(mime_type)  # anything else is refused at once (AudioUnsupported), not retried
     with services.db.session() as session:
         names = [entry.description for entry in catalogue_of(session, claimed.tenant_id)]
     vocabulary = ", ".join(filter(None, [claimed.vocabulary, *names]))[:VOCABULARY_CHARS] or None

@@ -6,16 +6,46 @@ from settings import Settings
 MISSING_KEYS = {"", "unset"}  # ANTHROPIC_API_KEY defaults to "unset"
 
 
+INPUT_STATUSES = frozenset({400, 413, 415, 422})  # an API's answers that say the input itself is unusable
+
+
+def is_permanent_status(status: int | None) -> bool:
+    """An API's HTTP status that asking again cannot change: a 4xx other than 408 (timeout), 409 (conflict) and
+    429 (rate limit), which the SDKs retry themselves."""
+    return status is not None and 400 <= status < 500 and status not in (408, 409, 429)
+
+
 class ExtractionError(Exception):
-    """Base error of the extraction package."""
+    """Base error of the extraction package. `permanent`: another try cannot help (the input or the request was
+    refused for good); `status`: the HTTP status of the API that refused it, when one did."""
+
+    permanent: bool = False
+    status: int | None = None
 
 
 class TranscriptionFailed(ExtractionError):
-    """The speech-to-text service gave no usable transcript."""
+    """The speech-to-text service gave no usable transcript. Permanent when the audio itself is unusable (empty,
+    corrupt, nothing heard, a format no decoder reads) or the API refused the request for good."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, permanent: bool = False, status: int | None = None) -> None:
         super().__init__(f"transcription failed: {reason}")
         self.reason = reason
+        self.permanent = permanent
+        self.status = status
+
+
+class AudioUnsupported(TranscriptionFailed):
+    """The media is no audio (its MIME type): nothing to transcribe, on any try."""
+
+    def __init__(self, mime_type: str) -> None:
+        super().__init__(f"not audio ({mime_type})", permanent=True)
+        self.mime_type = mime_type
+
+
+def check_audio_type(mime_type: str) -> None:
+    """Raise AudioUnsupported unless the MIME type names audio (voice notes are audio/ogg; codecs=opus)."""
+    if not mime_type.split(";")[0].strip().lower().startswith("audio/"):
+        raise AudioUnsupported(mime_type.split(";")[0].strip()[:60])
 
 
 class FieldsInvalid(ExtractionError):

@@ -55,6 +55,8 @@ class AnthropicExtractor:
                 system=f"{SYSTEM} Always answer by calling the tool {TOOL_NAME}.",
                 tool_choice={"type": "tool", "name": TOOL_NAME},
             )
+        except anthropic.APIStatusError as exc:
+            raise ExtractionServiceFailed(type(exc).__name__, exc.status_code) from exc
         except anthropic.AnthropicError as exc:
             raise ExtractionServiceFailed(type(exc).__name__) from exc
         for block in response.content:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from extraction import ExtractionError, ExtractionUnconfigured, FieldsInvalid
+from extraction import ExtractionError, ExtractionUnconfigured, FieldsInvalid, is_permanent_status
 from extraction.models import CatalogueEntry, Intent, InvoiceFields
 
 logger = logging.getLogger(__name__)
@@ -36,11 +36,14 @@ class Extractor(Protocol):
 
 
 class ExtractionServiceFailed(ExtractionError):
-    """The model service could not be reached or answered without the fields."""
+    """The model service could not be reached or answered without the fields; permanent when it refused the request
+    for good (a 4xx other than 408, 409, 429: extraction.is_permanent_status)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, status: int | None = None) -> None:
         super().__init__(f"extraction service failed: {reason}")
         self.reason = reason
+        self.status = status
+        self.permanent = is_permanent_status(status)
 
 
 class UnconfiguredExtractor:

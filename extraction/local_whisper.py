@@ -210,9 +210,9 @@ class LocalWhisperTranscriber:
             rate = model.feature_extractor.sampling_rate
             samples = _faster_whisper().decode_audio(io.BytesIO(audio), sampling_rate=rate)
         except Exception as exc:  # PyAV raises many kinds on untrusted input: all mean "not audio we can read"
-            raise TranscriptionFailed(f"audio not decodable ({type(exc).__name__})") from exc
+            raise TranscriptionFailed(f"audio not decodable ({type(exc).__name__})", permanent=True) from exc
         if not len(samples):
-            raise TranscriptionFailed("no audio")
+            raise TranscriptionFailed("no audio", permanent=True)
         try:
             segments, _info = model.transcribe(samples, language=language, initial_prompt=prompt_of(vocabulary),
                                                beam_size=BEAM_SIZE)
@@ -220,7 +220,7 @@ class LocalWhisperTranscriber:
         except (RuntimeError, ValueError) as exc:
             raise TranscriptionFailed(type(exc).__name__) from exc
         if not text:
-            raise TranscriptionFailed("empty transcript")
+            raise TranscriptionFailed("empty transcript", permanent=True)  # nothing heard, on any try
         logger.info("transcribed voice note locally (%d bytes %s, %d chars text)", len(audio),
                     mime_type.split(";")[0], len(text))
         return text

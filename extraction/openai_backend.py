@@ -68,6 +68,8 @@ class OpenAICompatibleExtractor:
             response = self.client.chat.completions.create(
                 model=self.model, messages=messages, response_format=build_response_format(), max_tokens=MAX_TOKENS,
             )
+        except openai.APIStatusError as exc:
+            raise ExtractionServiceFailed(type(exc).__name__, exc.status_code) from exc
         except openai.OpenAIError as exc:
             raise ExtractionServiceFailed(type(exc).__name__) from exc
         if not response.choices:

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import openai
 
-from extraction import TranscriptionFailed
+from extraction import TranscriptionFailed, is_permanent_status
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +31,13 @@ def transcribe_audio(client: openai.OpenAI, audio: bytes, mime_type: str, model:
         result = client.audio.transcriptions.create(
             model=model, file=(name, audio, base_mime), language=language, prompt=vocabulary or openai.omit,
         )
+    except openai.APIStatusError as exc:  # 400: a file the API cannot read (corrupt, empty, an unknown format)
+        raise TranscriptionFailed(type(exc).__name__, is_permanent_status(exc.status_code), exc.status_code) from exc
     except openai.OpenAIError as exc:
         raise TranscriptionFailed(type(exc).__name__) from exc
     text = result.text.strip()
     if not text:
-        raise TranscriptionFailed("empty transcript")
+        raise TranscriptionFailed("empty transcript", permanent=True)  # nothing to hear: the same on every try
     logger.info("transcribed voice note (%d bytes audio, %d chars text)", len(audio), len(text))
     return text
 

@@ -95,7 +95,8 @@ def messages(version: str, phone_number_id: str) -> Answer:
     store.set_typing(to, False)
     statuses = {}
     for status in STATUSES:
-        statuses[status] = deliver_webhook(services, status_webhook(phone_number_id, to, wamid, status))
+        statuses[status] = deliver_webhook(services, status_webhook(phone_number_id, to, wamid, status,
+                                                                    body.get("biz_opaque_callback_data")))
         store.update(wamid, status=status, statuses=statuses)
     return sent_answer(str(body["to"]), wamid), 200
 

@@ -70,7 +70,10 @@ class Settings(BaseSettings):
     job_retries: int = 3
     job_retry_intervals: list[int] = Field(default_factory=lambda: [10, 60, 300])
     sweep_interval_seconds: int = 300
-    stuck_after_seconds: int = 600
+    stuck_after_seconds: int = Field(30, ge=3, description="a message's job counts as lost when its row has not been "
+                                     "touched for this long: a running job beats every third of it")
+    reply_settle_seconds: float = Field(60.0, ge=0, description="how long a reply whose send went unanswered waits "
+                                        "for its status webhook before it is sent once more")
     queue_name: str = "default"
     emulator: bool = Field(False, description="serve the WhatsApp emulator at /emulator (never in production)")
 

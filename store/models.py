@@ -89,8 +89,15 @@ class Outcome(str, enum.Enum):
     DELETION_ASKED = "deletion_asked"
     DELETION_CANCELLED = "deletion_cancelled"
     CONTENT_DELETED = "content_deleted"
+    ANSWERED = "answered"  # a retried turn whose answer had gone out before its worker died: nothing done again
+    PROBLEM_EXPLAINED = "problem_explained"  # a permanent error (unusable audio, a refused request), said in the chat
     CANCELLATION_ISSUED = "cancellation_issued"  # STORNO: a Stornorechnung, and the corrected invoice as a draft
     CANCELLATION_REFUSED = "cancellation_refused"  # STORNO of an unknown, cancelled or deleted invoice: nothing done
+
+
+class OutboundState(str, enum.Enum):
+    PENDING = "pending"  # recorded before sending; the send may or may not have happened
+    SENT = "sent"  # WhatsApp took it: its answer named the message, or a status webhook carried the callback data
 
 
 class InvoiceState(str, enum.Enum):
@@ -179,6 +186,24 @@ class InboundMessage(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OutboundReply(Base):
+    """A reply of one conversation turn, recorded before it is sent so that no retry sends it twice. Its id goes out
+    as the send's `biz_opaque_callback_data` and comes back in the status webhook, which settles a send whose
+    answer was lost. No content: the WhatsApp message id only sealed."""
+
+    __tablename__ = "outbound_replies"
+    __table_args__ = (UniqueConstraint("inbound_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(20))  # which reply of the turn ("answer")
+    state: Mapped[OutboundState] = mapped_column(_enum(OutboundState), default=OutboundState.PENDING)
+    sends: Mapped[int] = mapped_column(default=1)  # how often it went out: once, or once more if never settled
+    wamid_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Invoice(Base):

@@ -116,6 +116,7 @@ def app_env(clean_db: str, redis_url: str, whatsapp_fake: FakeWhatsApp, openai_f
         "OPENAI_API_KEY": "test-openai", "OPENAI_BASE_URL": f"{openai_fake.url}/v1",
         "ANTHROPIC_API_KEY": "test-anthropic", "ANTHROPIC_BASE_URL": anthropic_fake.url,
         "HTTP_BACKOFF": "0", "AI_RETRIES": "1", "JOB_RETRIES": "1", "JOB_RETRY_INTERVALS": "[0]",
+        "REPLY_SETTLE_SECONDS": "3",
         "KEY_DIR": str(tmp_path / "instance" / "keys"),
     }
 

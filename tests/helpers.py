@@ -1,6 +1,7 @@
 """Plain helpers and constants the test modules share; the fixtures are in conftest.py."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import html
@@ -8,9 +9,11 @@ import io
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -85,6 +88,21 @@ def load_cases() -> list[dict[str, Any]]:
 
 def load_payload(file: str, case: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads((DATA / file).read_text())[case]
+    return body
+
+
+def status_body(fake: FakeWhatsApp, index: int = -1, status: str = "sent") -> dict[str, Any]:
+    """The status webhook WhatsApp sends for the `index`-th message the fake took (recorded in message_status.json
+    "with_tracker"): its id, recipient, and the `biz_opaque_callback_data` the send carried."""
+    body = copy.deepcopy(load_payload("message_status.json", "with_tracker"))
+    sent, wamid = fake.sent[index], fake.sent_ids[index]
+    entry = body["entry"][0]["changes"][0]["value"]["statuses"][0]
+    entry.update({"id": wamid, "status": status, "timestamp": str(int(time.time())),
+                  "recipient_id": str(sent["to"]).lstrip("+")})
+    if sent.get("biz_opaque_callback_data"):
+        entry["biz_opaque_callback_data"] = sent["biz_opaque_callback_data"]
+    else:
+        del entry["biz_opaque_callback_data"]
     return body
 
 
@@ -170,6 +188,65 @@ def start_worker_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """`flask --app app worker --burst` as its own process, with the test's settings."""
     return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"], cwd=ROOT,
                             env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def spawn_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`flask --app app worker --burst` as its own process, its output into `log` (a pipe nobody reads would fill
+    and stall it while the test waits elsewhere)."""
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"], cwd=ROOT,
+                                env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+
+
+def descendants(pid: int) -> list[int]:
+    """The process ids below `pid` (Linux /proc), children first."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return children + [d for child in children for d in descendants(child)]
+
+
+def kill_worker(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a worker and its work horse (RQ forks each job into its own process group), as the kernel's OOM
+    killer or a crashed machine would: no callback, no cleanup."""
+    horses = descendants(process.pid)
+    process.kill()
+    for pid in horses:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    for pid in horses:
+        wait_gone(pid)
+
+
+def wait_gone(pid: int, timeout: float = 30.0) -> None:
+    """Until the process `pid` is gone (reaped, or a zombie)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return
+        if state == "Z":
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} still runs")
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 60.0, what: str = "the condition") -> None:
+    """Poll `condition` until it is true; AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not come within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def finish_worker(process: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> str:
+    """Wait for a burst worker to end; its output."""
+    process.wait(timeout=timeout)
+    return log.read_text(errors="replace")
 
 
 def redis_client(url: str) -> redis.Redis:

@@ -161,13 +161,14 @@ def test_transcription_failing_after_retries_apologises_without_an_invoice(
 def test_failed_replies_are_retried_without_a_second_draft_or_invoice(
         app: Flask, tenant: int, send_voice_note: SendVoiceNote, run_worker: Callable[[], None],
         whatsapp_fake: FakeWhatsApp, press: Press) -> None:
-    # mark-as-read and the reply each use up 4 tries (1 + 3 HTTP retries); the RQ retry then succeeds
-    whatsapp_fake.fail_next(8, 500, {"error": {"message": "temporarily unavailable", "code": 2}})
+    # 503 is Meta's "not processed": mark-as-read and the reply each use up 4 tries (1 + 3 HTTP retries), nothing was
+    # sent, and the RQ retry then succeeds
+    whatsapp_fake.fail_next(8, 503, {"error": {"message": "Service unavailable", "code": 131016}})
     send_voice_note(INVOICE_CASES[0])
     run_worker()
     assert count(app, Invoice) == 1
     assert len(button_messages(whatsapp_fake)) == 1
-    whatsapp_fake.fail_next(8, 500, {"error": {"message": "temporarily unavailable", "code": 2}})
+    whatsapp_fake.fail_next(8, 503, {"error": {"message": "Service unavailable", "code": 131016}})
     press("Erstellen")
     run_worker()
     assert count(app, Invoice) == 1

@@ -83,8 +83,10 @@ def button_reply_message(wamid: str, context_id: str, button_id: str, title: str
             "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}}
 
 
-def status_webhook(phone_number_id: str, digits: str, wamid: str, status: str) -> dict[str, Any]:
-    """The status update (sent, delivered, read) of a business message to `digits`."""
+def status_webhook(phone_number_id: str, digits: str, wamid: str, status: str,
+                   callback_data: str | None = None) -> dict[str, Any]:
+    """The status update (sent, delivered, read) of a business message to `digits`, with the send's
+    `biz_opaque_callback_data` when it had one (as Meta echoes it)."""
     entry: dict[str, Any] = {"id": wamid, "status": status, "timestamp": str(int(time.time())),
                              "recipient_id": digits,
                              "conversation": {"id": hashlib.sha256(f"conv/{digits}".encode()).hexdigest()[:30],
@@ -92,6 +94,8 @@ def status_webhook(phone_number_id: str, digits: str, wamid: str, status: str) -
                              "pricing": {"billable": True, "pricing_model": "CBP", "category": "service"}}
     if status == "sent":
         entry["conversation"]["expiration_timestamp"] = str(int(time.time()) + 24 * 3600)
+    if callback_data:
+        entry["biz_opaque_callback_data"] = callback_data
     value = _value(phone_number_id, digits, "Emulator")
     value["statuses"] = [entry]
     return _envelope(value)

@@ -73,6 +73,7 @@ class Status(_Lenient):
     id: str
     status: str
     recipient_id: str | None = None
+    biz_opaque_callback_data: str | None = None  # what the send carried under this name, echoed back
 
 
 class Metadata(_Lenient):

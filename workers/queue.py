@@ -1,12 +1,16 @@
 """Queue wiring: what is enqueued (ids only), by dotted job name, with retries, short TTLs and a failure callback."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
 
 import redis
 from rq import Callback, Queue, RateLimit, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.rate_limit import RateLimitRegistry
 
 from conversation.intake import Accepted
 from settings import Settings
@@ -29,15 +33,67 @@ def tenant_turns(queue: Queue, tenant_id: int) -> RateLimit:
     return RateLimit(key=f"{queue.name}:tenant-{tenant_id}", concurrency=1)
 
 
-def enqueue_processing(queue: Queue, settings: Settings, inbound_id: int, tenant_id: int) -> None:
+def processing_job_id(inbound_id: int) -> str:
+    return f"inbound-{inbound_id}"
+
+
+def enqueue_processing(queue: Queue, settings: Settings, inbound_id: int, tenant_id: int) -> Job:
     """Enqueue the pipeline for one inbound message id, in its tenant's line; the job id makes re-enqueues
     idempotent."""
-    queue.enqueue(
-        "workers.pipeline.process_inbound", inbound_id, job_id=f"inbound-{inbound_id}", job_timeout=JOB_TIMEOUT,
+    return queue.enqueue(
+        "workers.pipeline.process_inbound", inbound_id, job_id=processing_job_id(inbound_id), job_timeout=JOB_TIMEOUT,
         retry=build_retry(settings), rate_limit=tenant_turns(queue, tenant_id),
         on_failure=Callback("workers.pipeline.report_failure"), failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
         description=f"process inbound {inbound_id}",
     )
+
+
+WAITING = frozenset({JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.RATE_LIMITED})
+
+
+def job_alive(queue: Queue, inbound_id: int, since: dt.datetime) -> bool:
+    """Whether RQ still holds the message's job as waiting (queued, scheduled for a retry, in its tenant's line), or
+    as started with a heartbeat after `since` (a worker took it a moment ago). A job that is gone (Redis flushed or
+    restarted), failed, or started by a worker that stopped beating is not."""
+    try:
+        job = Job.fetch(processing_job_id(inbound_id), connection=queue.connection)
+        status = job.get_status(refresh=False)
+    except (NoSuchJobError, ValueError):  # gone, or a hash left half-written
+        return False
+    if status in WAITING:
+        return True
+    return status == JobStatus.STARTED and job.last_heartbeat is not None and job.last_heartbeat > since
+
+
+def release_job(queue: Queue, inbound_id: int, keep_slot: bool = False) -> None:
+    """Forget a lost job of the message: its executions (RQ would count a dead one as running until its TTL), the
+    StartedJobRegistry entry and the job itself. Its tenant's RateLimit slot is freed (the next message of the
+    tenant moves up) unless `keep_slot`: then it stays taken until the caller re-enqueues the message."""
+    try:
+        job = Job.fetch(processing_job_id(inbound_id), connection=queue.connection)
+    except (NoSuchJobError, ValueError):
+        return
+    with queue.connection.pipeline() as pipeline:
+        job.execution_registry.delete(job=job, pipeline=pipeline)
+        pipeline.execute()
+    if keep_slot:
+        with queue.connection.pipeline() as pipeline:
+            job.delete(pipeline=pipeline)
+            pipeline.execute()
+    else:
+        job.delete()
+
+
+def requeue_processing(queue: Queue, settings: Settings, inbound_id: int, tenant_id: int) -> None:
+    """Enqueue a message whose job was lost again, at the head of its tenant's line (oldest message first), so that a
+    later message of the tenant (a correction) never overtakes it. The slot the lost job held passes to it."""
+    release_job(queue, inbound_id, keep_slot=True)
+    job = enqueue_processing(queue, settings, inbound_id, tenant_id)
+    limit = RateLimitRegistry(tenant_turns(queue, tenant_id).key, connection=queue.connection)
+    if job.get_status(refresh=True) == JobStatus.RATE_LIMITED:
+        # the line is a sorted set scored by enqueue time; a message id is far below any timestamp
+        queue.connection.zadd(limit.rate_limited_key, {job.id: inbound_id}, xx=True)
+    limit.cleanup()  # frees slots whose holder no longer runs (the lost job) and lets the head of the line in
 
 
 def enqueue_content_deletion(queue: Queue, settings: Settings, invoice_id: str, delay_seconds: int) -> None:

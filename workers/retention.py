@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
@@ -26,7 +27,8 @@ from store.models import (
     SenderNotice,
     utcnow,
 )
-from workers.queue import enqueue_processing
+from workers.pipeline import give_up, max_tries
+from workers.queue import job_alive, release_job, requeue_processing
 
 logger = logging.getLogger(__name__)
 
@@ -82,24 +84,52 @@ def delete_downloaded(invoice_id: str) -> bool:
     return True
 
 
-def requeue_stuck(services: Services, now: dt.datetime | None = None) -> int:
-    """Re-enqueue messages whose job was lost (never enqueued, or a worker died mid-way)."""
+@dataclass(frozen=True)
+class Recovered:
+    requeued: int  # enqueued again: their job was lost (never enqueued, Redis flushed, its worker died)
+    given_up: int  # tries spent: ended with the one apology
+
+
+def recover_stuck(services: Services, now: dt.datetime | None = None) -> Recovered:
+    """Take up messages whose job was lost. A row counts once it has been left alone for STUCK_AFTER_SECONDS (a
+    running job touches its row every third of that) and RQ holds no live job for it (none waiting, none started
+    with a recent heartbeat): the job was never enqueued, Redis lost it (flushed or restarted), or its worker died
+    (SIGKILL, out of memory; RQ itself would notice only after its ten-minute maintenance). Such a message is enqueued
+    again at the head of its tenant's line, the tenant's slot passing from the dead job to it; with its tries spent
+    (JOB_RETRIES + 1 claims) it ends FAILED with one apology instead (workers.pipeline.give_up)."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(seconds=services.settings.stuck_after_seconds)
     with services.db.session() as session:
-        rows = list(session.execute(select(InboundMessage.id, InboundMessage.tenant_id).where(
+        rows = list(session.execute(select(InboundMessage.id, InboundMessage.tenant_id, InboundMessage.state,
+                                           InboundMessage.attempts).where(
             InboundMessage.state.in_([InboundState.RECEIVED, InboundState.PROCESSING]),
-            InboundMessage.updated_at <= cutoff,
-            InboundMessage.attempts <= services.settings.job_retries, InboundMessage.tenant_id.is_not(None),
+            InboundMessage.updated_at <= cutoff, InboundMessage.tenant_id.is_not(None),
         ).order_by(InboundMessage.id)))
-    for inbound_id, tenant_id in rows:
-        enqueue_processing(services.queue, services.settings, inbound_id, tenant_id or 0)  # filtered: never 0
-    if rows:
-        logger.warning("sweep: re-enqueued %d stuck messages", len(rows))
-    return len(rows)
+    requeued = given_up = 0
+    for inbound_id, tenant_id, state, attempts in rows:
+        if job_alive(services.queue, inbound_id, since=cutoff):
+            continue
+        if state is InboundState.PROCESSING and attempts >= max_tries(services):
+            release_job(services.queue, inbound_id)  # frees the tenant's slot: its next message goes on
+            try:
+                given_up += give_up(services, inbound_id, "WorkerLost")
+            except Exception as exc:  # the apology could not go out now: the next sweep tries again
+                logger.warning("sweep: inbound %s not ended yet (%s)", inbound_id, type(exc).__name__)
+            continue
+        requeue_processing(services.queue, services.settings, inbound_id, tenant_id or 0)  # filtered: never 0
+        requeued += 1
+    if requeued or given_up:
+        logger.warning("sweep: re-enqueued %d lost messages, gave up on %d", requeued, given_up)
+    return Recovered(requeued, given_up)
+
+
+def requeue_stuck(services: Services, now: dt.datetime | None = None) -> int:
+    """Re-enqueue messages whose job was lost (recover_stuck); returns how many."""
+    return recover_stuck(services, now).requeued
 
 
 def sweep() -> dict[str, int]:
-    """Periodic job (RQ's cron scheduler enqueues it): purge, and re-enqueue stuck messages."""
+    """Periodic job (RQ's cron scheduler enqueues it): purge, and take up messages whose job was lost."""
     services = get_services()
-    return {"purged": purge_content(services), "requeued": requeue_stuck(services)}
+    recovered = recover_stuck(services)
+    return {"purged": purge_content(services), "requeued": recovered.requeued, "given_up": recovered.given_up}

@@ -1,4 +1,5 @@
-"""The long-running processes and their siblings: `flask worker`, `flask scheduler`, `flask purge`, `flask serve`."""
+"""The long-running processes and their siblings: `flask worker`, `flask scheduler`, `flask purge`, `flask requeue`,
+`flask serve`."""
 from __future__ import annotations
 
 import http.client
@@ -26,7 +27,7 @@ from services import Services, get_services
 from services.embedded_redis import EmbeddedRedis
 from store.audit import CLI_ACTOR
 from store.db import upgrade_database
-from workers.retention import purge_content, sweep
+from workers.retention import purge_content, recover_stuck, sweep
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,15 @@ def scheduler() -> None:
 def purge() -> None:
     """Run the retention purge now."""
     click.echo(f"content of {purge_content(get_services())} invoices deleted")
+
+
+@click.command("requeue")
+@with_appcontext
+def requeue() -> None:
+    """Take up stuck messages now, as the sweep does: enqueue again those whose job was lost (a dead worker, a
+    flushed Redis), end those whose tries are spent with the one apology."""
+    recovered = recover_stuck(get_services())
+    click.echo(f"{recovered.requeued} messages enqueued again, {recovered.given_up} given up with an apology")
 
 
 def register_demo(services: Services) -> tuple[int, bool]:
@@ -198,4 +208,4 @@ def serve(port: int) -> None:
             redis_server.stop(STOP_TIMEOUT)
 
 
-COMMANDS = (worker, scheduler, purge, serve)
+COMMANDS = (worker, scheduler, purge, requeue, serve)

@@ -3,6 +3,10 @@
 Subclasses implement :meth:`LoopbackServer.handle` and return a :class:`Reply`. The server keeps
 connections alive (the SDKs use connection pools), always sets Content-Length, and reads request
 bodies sent with Content-Length or chunked transfer encoding.
+
+`hold_next` keeps matching requests waiting, before they are handled or after (then the fake has
+acted on the request, e.g. recorded a send, and only its answer waits): a test can kill the client
+while it waits, or let the answer come after the client's timeout.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import json as jsonlib
 import socket
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -51,6 +56,34 @@ class _Failure:
     path_contains: str | None
 
 
+HOLD_LIMIT = 120.0  # a held request is answered after this at the latest
+
+
+@dataclass
+class Hold:
+    """Requests held by the fake: `arrived` is set when one came (and, with `after_handling`, was handled), its
+    answer waits until `release()`, `seconds` passed or the server stops."""
+
+    remaining: int
+    match: Callable[[Recorded], bool]
+    after_handling: bool
+    seconds: float | None
+    arrived: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    held: list[Recorded] = field(default_factory=list)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def wait_arrived(self, timeout: float = 60.0) -> Recorded:
+        """The first held request, once it came; AssertionError when none came within `timeout`."""
+        assert self.arrived.wait(timeout), "the held request never came"
+        return self.held[0]
+
+    def _wait(self) -> None:
+        self.released.wait(self.seconds if self.seconds is not None else HOLD_LIMIT)
+
+
 class LoopbackServer:
     """Base class: start()/stop() or use as a context manager; `url` is `http://127.0.0.1:PORT`.
 
@@ -61,6 +94,7 @@ class LoopbackServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._failures: list[_Failure] = []
+        self._holds: list[Hold] = []
         self._connections: set[socket.socket] = set()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -83,6 +117,9 @@ class LoopbackServer:
         server, self._server = self._server, None
         if server is None:
             return
+        with self._lock:
+            for hold in self._holds:  # held handler threads answer now
+                hold.release()
         server.shutdown()
         server.server_close()
         with self._lock:
@@ -116,6 +153,29 @@ class LoopbackServer:
         with self._lock:
             self._failures.append(_Failure(count, json_reply(status, body, headers), path_contains))
 
+    def hold_next(self, count: int = 1, path_contains: str | None = None,
+                  match: Callable[[Recorded], bool] | None = None, after_handling: bool = False,
+                  seconds: float | None = None) -> Hold:
+        """Hold the next `count` requests whose path contains `path_contains` and that `match` accepts: before they
+        are handled, or, with `after_handling`, after (the fake acted on it; only the answer waits). They are
+        answered on `release()`, after `seconds`, or when the server stops."""
+        def accepts(request: Recorded) -> bool:
+            return (path_contains is None or path_contains in request.path) and (match is None or match(request))
+
+        hold = Hold(count, accepts, after_handling, seconds)
+        with self._lock:
+            self._holds.append(hold)
+        return hold
+
+    def _take_hold(self, request: Recorded) -> Hold | None:
+        with self._lock:
+            for hold in self._holds:
+                if hold.remaining > 0 and hold.match(request):
+                    hold.remaining -= 1
+                    hold.held.append(request)
+                    return hold
+        return None
+
     def _take_failure(self, path: str) -> Reply | None:
         with self._lock:
             for failure in self._failures:
@@ -135,13 +195,21 @@ class LoopbackServer:
         failure = self._take_failure(request.path)
         if failure is not None:
             return failure
+        hold = self._take_hold(request)
+        if hold is not None and not hold.after_handling:
+            hold.arrived.set()
+            hold._wait()
         try:
-            return self.handle(request)
+            reply = self.handle(request)
         except Exception:  # a bug in the fake must show up in the test, not hang the client
             text = traceback.format_exc()
             with self._lock:
                 self.errors.append(text)
             return Reply(500, text.encode(), "text/plain; charset=utf-8")
+        if hold is not None and hold.after_handling:
+            hold.arrived.set()
+            hold._wait()
+        return reply
 
     def _track(self, conn: socket.socket, alive: bool) -> None:
         with self._lock:
@@ -205,14 +273,17 @@ def _make_handler(owner: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                                headers, body, _parse_json(body, headers.get("content-type", "")))
             reply = owner._dispatch(request)
             payload = b"" if self.command == "HEAD" else reply.body
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.end_headers()
-            self.wfile.write(payload)
-            self.wfile.flush()
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(payload)
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):  # the client is gone (timed out, killed while held)
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve  # noqa: N815 - stdlib handler names
 
