@@ -425,7 +425,7 @@ def test_number_change_is_locked_after_five_wrong_codes(
 def test_number_change_codes_are_limited_and_a_failed_send_keeps_nothing(
         app: Flask, client: FlaskClient, tenant: int, whatsapp_fake: FakeWhatsApp) -> None:
     token = account_log_in(app, client, tenant)
-    whatsapp_fake.fail_next(4, 500, {"error": {"message": "temporarily unavailable", "code": 2}})
+    whatsapp_fake.fail_next(4, 503, {"error": {"message": "temporarily unavailable", "code": 2}})
     failed = client.post("/konto/nummer", data={"phone": NEW_PHONE, "csrf_token": token})
     assert failed.status_code == 502 and "nicht über WhatsApp verschickt" in failed.get_data(as_text=True)
     assert NEW_PHONE not in client.get("/konto").get_data(as_text=True)  # no code is waiting
