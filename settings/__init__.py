@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     job_retries: int = 3
     job_retry_intervals: list[int] = Field(default_factory=lambda: [10, 60, 300])
     sweep_interval_seconds: int = 300
+    db_connect_timeout: float = Field(5.0, gt=0, description="seconds to open a database connection")
+    db_statement_timeout: float = Field(15.0, gt=0, description="seconds one SQL statement may run (PostgreSQL "
+                                        "statement_timeout; SQLite: how long to wait for a lock)")
+    db_pool_timeout: float = Field(5.0, gt=0, description="seconds to wait for a free pooled connection")
+    webhook_max_age_hours: float = Field(
+        8 * 24, gt=0, description="messages older than this are not processed: WhatsApp redelivers for up to "
+        "7 days, so anything older is a replay (7 days + 1 day for clocks and the last retry)")
     stuck_after_seconds: int = Field(30, ge=3, description="a message's job counts as lost when its row has not been "
                                      "touched for this long: a running job beats every third of it")
     reply_settle_seconds: float = Field(60.0, ge=0, description="how long a reply whose send went unanswered waits "

@@ -107,12 +107,12 @@ def status_body(fake: FakeWhatsApp, index: int = -1, status: str = "sent") -> di
 
 
 def voice_body(phone: str, message_id: str, media_id: str) -> dict[str, Any]:
-    """The recorded voice-note webhook, re-addressed to a sender, message id and media id."""
+    """The recorded voice-note webhook, re-addressed to a sender, message id and media id, sent now."""
     body = copy.deepcopy(load_payload("message.json", "voice"))
     value = body["entry"][0]["changes"][0]["value"]
     value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
     message = value["messages"][0]
-    message.update({"from": phone.lstrip("+"), "id": message_id})
+    message.update({"from": phone.lstrip("+"), "id": message_id, "timestamp": str(int(time.time()))})
     message["audio"]["id"] = media_id
     return body
 
@@ -123,7 +123,8 @@ def text_body(phone: str, message_id: str, text: str, context_id: str | None = N
     body = copy.deepcopy(load_payload("message.json", "text"))
     value = body["entry"][0]["changes"][0]["value"]
     value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
-    value["messages"][0].update({"from": phone.lstrip("+"), "id": message_id, "text": {"body": text}})
+    value["messages"][0].update({"from": phone.lstrip("+"), "id": message_id, "text": {"body": text},
+                                 "timestamp": str(int(time.time()))})
     if context_id is not None:
         value["messages"][0]["context"] = {"from": value["metadata"]["display_phone_number"], "id": context_id}
     return body
@@ -176,7 +177,7 @@ def button_body(phone: str, message_id: str, button_id: str, title: str, context
     value = body["entry"][0]["changes"][0]["value"]
     value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
     value["messages"][0].update({
-        "from": phone.lstrip("+"), "id": message_id,
+        "from": phone.lstrip("+"), "id": message_id, "timestamp": str(int(time.time())),
         "context": {"from": value["metadata"]["display_phone_number"], "id": context_id},
         "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}})
     return body

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import copy
+import hmac
 import json
+import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +16,7 @@ from rq.rate_limit import RateLimitRegistry
 from sqlalchemy import func, select
 
 from services import get_services
-from store.models import InboundMessage, InboundState, Invoice, MessageKind, Tenant
+from store.models import InboundMessage, InboundState, Invoice, MessageKind, SenderNotice, Tenant
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import APP_SECRET, DATA, TENANT_PHONE, AddTenant, PostWebhook, voice_body
 from whatsapp.signature import sign_body
@@ -28,7 +31,7 @@ def count(app: Flask, model: Any) -> int:
 def test_subscription_challenge_is_echoed_only_with_the_right_token(client: FlaskClient) -> None:
     ok = client.get("/webhook", query_string={"hub.mode": "subscribe", "hub.verify_token": "verify-me",
                                               "hub.challenge": "1158201444"})
-    assert ok.status_code == 200 and ok.get_data(as_text=True) == "1158201444"
+    assert ok.status_code == 200 and ok.get_data(as_text=True) == "1158201444" and ok.mimetype == "text/plain"
     bad = client.get("/webhook", query_string={"hub.mode": "subscribe", "hub.verify_token": "nope",
                                                "hub.challenge": "1158201444"})
     assert bad.status_code == 403
@@ -152,3 +155,64 @@ def test_a_user_id_already_kept_for_another_tenant_does_not_break_the_batch(
     with get_services(app).db.session() as session:
         rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
         assert [r.tenant_id for r in rows] == [first, second]
+
+
+def test_the_challenge_is_echoed_as_plain_text_never_as_html(client: FlaskClient) -> None:
+    markup = "<script>alert(document.domain)</script>"
+    response = client.get("/webhook", query_string={"hub.mode": "subscribe", "hub.verify_token": "verify-me",
+                                                    "hub.challenge": markup})
+    assert response.status_code == 200 and response.get_data(as_text=True) == markup
+    assert response.mimetype == "text/plain"
+
+
+def test_the_verify_token_is_compared_in_constant_time(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    compared: list[tuple[Any, Any]] = []
+    constant_time = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return constant_time(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    answers = [client.get("/webhook", query_string={"hub.mode": "subscribe", "hub.verify_token": token,
+                                                    "hub.challenge": "42"}).status_code
+               for token in ("verify-mf", "verify-me", "vérify-me", "")]
+    assert answers == [403, 200, 403, 403]
+    assert (b"verify-mf", b"verify-me") in compared and (b"verify-me", b"verify-me") in compared
+
+
+def sent_at(body: dict[str, Any], seconds_ago: float | None) -> dict[str, Any]:
+    """The body's message stamped `seconds_ago` (None: without a timestamp)."""
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    if seconds_ago is None:
+        del message["timestamp"]
+    else:
+        message["timestamp"] = str(int(time.time() - seconds_ago))
+    return body
+
+
+DAY = 24 * 3600
+
+
+def test_a_message_older_than_the_redelivery_window_is_acknowledged_and_never_processed(
+        app: Flask, tenant: int, post_webhook: PostWebhook, caplog: pytest.LogCaptureFixture) -> None:
+    """WhatsApp redelivers for up to 7 days; an older signed body is a replay: answered 200 (so it is not sent
+    again), counted, and neither stored nor enqueued. So is one without a timestamp, which Meta always sends."""
+    with caplog.at_level(logging.INFO, logger="workers.queue"):
+        replayed = post_webhook(sent_at(voice_body(TENANT_PHONE, "wamid.replayed", "media-1"), 9 * DAY))
+        untimed = post_webhook(sent_at(voice_body(TENANT_PHONE, "wamid.untimed", "media-2"), None))
+    for response in (replayed, untimed):
+        assert response.status_code == 200
+        assert response.get_json() == {"messages": 1, "new": 0, "enqueued": 0, "statuses": 0, "stale": 1}
+    assert count(app, InboundMessage) == 0 and get_services(app).queue.count == 0
+    assert any("1 too old" in r.getMessage() for r in caplog.records if r.name == "workers.queue")
+    late = post_webhook(sent_at(voice_body(TENANT_PHONE, "wamid.late-retry", "media-3"), 7 * DAY - 60))
+    assert (late.get_json()["new"], late.get_json()["stale"]) == (1, 0)  # Meta's last retry is still taken
+    assert count(app, InboundMessage) == 1
+
+
+def test_a_replayed_message_of_a_stranger_claims_no_notice(
+        app: Flask, post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp) -> None:
+    response = post_webhook(sent_at(voice_body("+4915199999999", "wamid.old-stranger", "media-x"), 30 * DAY))
+    assert response.get_json()["stale"] == 1
+    assert count(app, SenderNotice) == 0 and get_services(app).queue.count == 0
