@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import delete, or_, select
@@ -46,7 +47,9 @@ def purge_content(services: Services, now: dt.datetime | None = None) -> int:
             trigger = DeletionTrigger.RETENTION if invoice.expires_at <= now else DeletionTrigger.DOWNLOAD
             if delete_invoice_content(session, services.cipher, invoice, trigger) is not None:
                 deleted += 1
-        drop_stale_metadata(session, now, services.settings.retention_days)
+        # message rows are the duplicate check: keep them as long as Meta may redeliver (WEBHOOK_MAX_AGE_HOURS)
+        redelivery_days = math.ceil(services.settings.webhook_max_age_hours / 24)
+        drop_stale_metadata(session, now, max(services.settings.retention_days, redelivery_days))
     services.cipher.key_files.destroy_expired(now)  # also what a restored old backup still references
     services.db.checkpoint()
     logger.info("purge: content of %d invoices deleted", deleted)
