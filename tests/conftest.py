@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,8 +12,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import Browser, sync_playwright
 from rq import SimpleWorker
 from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from app import create_app
@@ -271,3 +274,33 @@ def console(client: FlaskClient, staff: Staff) -> FlaskClient:
     """A test client with a logged-in staff session."""
     assert staff_log_in(client, staff).status_code == 302
     return client
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """The real app served over HTTP on a loopback port, in a thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def chromium_args() -> list[str]:
+    """Chromium's command line; a module may override it (e.g. with a fake microphone)."""
+    return CHROMIUM_ARGS
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_args: list[str]) -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright (scripts/test installs it)."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=chromium_args)
+        yield browser
+        browser.close()

@@ -40,7 +40,7 @@ from tests.fakes.whatsapp import FakeWhatsApp
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
-SAMPLES = DATA / "samples"  # the voice notes of ../shared/samples with their cases, copied so a clone tests itself
+SAMPLES = DATA / "samples"  # the shared sample voice notes with their cases, copied here so a clone tests itself
 APP_SECRET = "test-app-secret"
 WA_TOKEN = "test-wa-token"
 CONTENT_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"

@@ -19,7 +19,7 @@ SVRL = {"svrl": "http://purl.oclc.org/dsdl/svrl"}
 # An XRechnung breaks one of Factur-X's own rules by design: its specification id (BT-24) is not in Factur-X's
 # list of profiles.
 NOT_FOR_XRECHNUNG = frozenset({"FX-SCH-A-000556"})
-# The official rules, copied from ../shared/einvoice-validators (see its README there and here)
+# The official rules, copied into tests/data/einvoice-validators (its README and SOURCES.md name the upstreams)
 OFFICIAL = Path(__file__).resolve().parent / "data" / "einvoice-validators"
 CEN_XSLT = OFFICIAL / "cen" / "EN16931-CII-validation-1.3.16.xslt"
 KOSIT_XSLT = OFFICIAL / "xrechnung" / "XRechnung-CII-validation.xsl"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
@@ -26,6 +26,7 @@ from handlers.emulator_state import chat_store
 from services import get_services
 from settings import EMULATOR_CREDENTIALS, Settings
 from store.models import InboundMessage
+from tests.conftest import CHROMIUM_ARGS
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.helpers import (
@@ -47,9 +48,6 @@ from whatsapp.emulation import (
     text_message,
 )
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]  # a fake microphone
 GRAPH = "/emulator/graph/v25.0"
 PHONE_NUMBER_ID = "1122334455667"
 DIGITS = TENANT_PHONE.lstrip("+")
@@ -124,11 +122,8 @@ def worker(app_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def chromium_args() -> list[str]:
+    return [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]  # a microphone
 
 
 @pytest.fixture

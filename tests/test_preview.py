@@ -3,19 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 from pypdf import PdfReader
 from sqlalchemy import delete, func, select
-from werkzeug.serving import make_server
 
 from documents.preview import render_draft_preview
 from extraction.models import Customer, InvoiceFields, Item, ItemKind, Unit
@@ -205,33 +201,17 @@ def test_preview_tokens_are_redacted_in_access_logs() -> None:
     assert redact('"GET /e/abcDEF_12-3/pdf HTTP/1.1" 200') == '"GET /e/[redacted]/pdf HTTP/1.1" 200'
 
 
-@pytest.fixture
-def live_url(app: Flask) -> Iterator[str]:
-    """The real app served over HTTP on a loopback port, in a thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Chromium")
-def test_chromium_frames_the_preview_pdf_without_a_csp_refusal(app: Flask, live_url: str, tenant: int) -> None:
+def test_chromium_frames_the_preview_pdf_without_a_csp_refusal(app: Flask, live_url: str, tenant: int,
+                                                               browser: Browser) -> None:
     _, token = add_draft(app, tenant)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                            args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        try:
-            page = browser.new_page(locale="de-DE")
-            messages: list[str] = []
-            page.on("console", lambda message: messages.append(message.text))
-            with page.expect_response(f"{live_url}/e/{token}/pdf") as framed:
-                page.goto(f"{live_url}/e/{token}")
-            assert framed.value.status == 200
-            assert framed.value.headers["content-type"] == "application/pdf"
-            assert page.frame_locator("iframe").owner.get_attribute("src") == f"/e/{token}/pdf"
-            assert page.get_by_role("link", name="Entwurf als PDF öffnen").get_attribute("href") == f"/e/{token}/pdf"
-            assert not [m for m in messages if "Refused" in m or "Content Security Policy" in m], messages
-        finally:
-            browser.close()
+    page = browser.new_page(locale="de-DE")
+    messages: list[str] = []
+    page.on("console", lambda message: messages.append(message.text))
+    with page.expect_response(f"{live_url}/e/{token}/pdf") as framed:
+        page.goto(f"{live_url}/e/{token}")
+    assert framed.value.status == 200
+    assert framed.value.headers["content-type"] == "application/pdf"
+    assert page.frame_locator("iframe").owner.get_attribute("src") == f"/e/{token}/pdf"
+    assert page.get_by_role("link", name="Entwurf als PDF öffnen").get_attribute("href") == f"/e/{token}/pdf"
+    assert not [m for m in messages if "Refused" in m or "Content Security Policy" in m], messages
+    page.close()
