@@ -43,9 +43,11 @@ from tests.helpers import (
 
 CASES = {case["id"]: case for case in load_cases()}
 OGG = "audio/ogg; codecs=opus"
-# Words each sample's transcript keeps (compared case-insensitively); base mangles the rest.
+# Words each sample's transcript keeps (compared case-insensitively); base mangles the rest. What base hears
+# depends on the CPU's kernels: with AVX-512 (int8) the waschbecken sample's "Herrn Thomas Müller ... Köln"
+# comes out as "Herentormas will er ... kören", so that sample asserts only what every machine here heard.
 HEARD = {
-    "waschbecken": ["Müller", "Köln", "im Bad", "ausgetauscht", "Stunden", "Euro"],
+    "waschbecken": ["im Bad", "ausgetauscht", "Stunden", "Euro"],
     "steckdosen": ["Rechnung", "November", "Stunden", "Euro"],
     "maler": ["Frau", "Schulz", "Liter", "Euro", "alles"],
     "english": ["John Carter", "Baker Street", "Berlin", "leaking radiator", "hours", "euros"],
@@ -186,7 +188,7 @@ def test_a_voice_note_becomes_a_draft_without_asking_openai(
     case = CASES["waschbecken"]
     add_tenant()
     send_voice_note(case)
-    anthropic_fake.add_reply("Müller", case["fields"])  # a word of the local transcript (the canned one never comes)
+    anthropic_fake.add_reply("ausgetauscht", case["fields"])  # a word of the local transcript (not the canned one)
     run_worker()
     [draft] = button_messages(whatsapp_fake)
     assert "Thomas Müller" in draft.body and "378,42" in draft.body
@@ -202,7 +204,7 @@ def test_the_worker_process_loads_the_model_once_and_transcribes_in_it(
         openai_fake: FakeOpenAI, anthropic_fake: FakeAnthropic) -> None:
     """`flask worker`: a job forked from a process that loaded CTranslate2 would hang, so jobs run in the worker."""
     add_tenant()
-    for case_id, needle in (("waschbecken", "Müller"), ("english", "Carter")):
+    for case_id, needle in (("waschbecken", "ausgetauscht"), ("english", "Carter")):
         send_voice_note(CASES[case_id])
         anthropic_fake.add_reply(needle, CASES[case_id]["fields"])
     worker = start_worker_process(app_env)
