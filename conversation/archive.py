@@ -15,7 +15,7 @@ from store import ContentGone
 from store.archive import list_archive_addresses, mark_archived
 from store.content import delete_invoice_content
 from store.models import ArchiveState, DeletionTrigger, Invoice, Tenant, utcnow
-from store.phones import open_phone
+from store.phones import TenantGone, open_phone
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +76,9 @@ def tell_archive_failed(services: Services, invoice_id: str, unconfigured: bool)
         language = tenant.language
         try:
             summary = summarise(session, services.cipher, invoice, tenant)
-        except ContentGone:
+            phone = open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac)
+        except (ContentGone, TenantGone):  # deleted or offboarded meanwhile: nobody left to tell
             return False
-        phone = open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac)
         until = format_day_in(invoice.expires_at.date(), LOCALES.get(language, LOCALES["de"]))
     reason = render_text("archive_reason_unconfigured" if unconfigured else "archive_reason_unreachable", language)
     services.whatsapp.send_text(phone, render_text("archive_failed", language, number=summary.number,

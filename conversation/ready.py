@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from accounts.profiles import is_valid_email
 from conversation.invoice_mail import find_customer_email
 from conversation.outbox import deliver
 from conversation.replies import Claimed, send_plain
@@ -51,7 +52,7 @@ def send_invoice_ready(services: Services, claimed: Claimed, invoice_id: str, nu
                        link=services.settings.public_url(f"/d/{token}"), days=services.settings.link_days)
     if remind:
         text += "\n\n" + render_text("archive_reminder", language)
-    if email:
+    if email and is_valid_email(email):  # a garbled one gets no button: typing the address fixes it
         offer_to_send(services, claimed, text + "\n\n" + render_text("customer_offer", language, customer=customer,
                                                                      email=email), invoice_id)
     else:
