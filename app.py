@@ -19,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from handlers import (
     account,
+    account_archive,
     download,
     emulator,
     emulator_graph,
@@ -27,6 +28,7 @@ from handlers import (
     pages,
     preview,
     support,
+    support_archive,
     support_privacy,
     support_tenants,
     webhook,
@@ -40,8 +42,9 @@ from store.crypto import generate_master_key
 
 logger = logging.getLogger(__name__)
 
-BLUEPRINTS = (health.bp, webhook.bp, download.bp, preview.bp, pages.bp, support.bp, account.bp, export.bp)
-assert support_privacy and support_tenants  # they add their routes to support.bp
+BLUEPRINTS = (health.bp, webhook.bp, download.bp, preview.bp, pages.bp, support.bp, account.bp, account_archive.bp,
+              export.bp)
+assert support_archive and support_privacy and support_tenants  # they add their routes to support.bp
 EMULATOR_BLUEPRINTS = (emulator.bp, emulator_graph.bp)  # development only: EMULATOR=1, never in production
 
 

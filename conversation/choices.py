@@ -5,8 +5,10 @@ import logging
 
 from sqlalchemy import or_, select
 
+from conversation.customer import send_to_customer
 from conversation.drafting import answer_decided, issue_chosen, reshow
 from conversation.draftview import DraftAction, parse_button_id
+from conversation.ready import parse_send_button
 from conversation.replies import Claimed, reply, send_plain
 from conversation.storno import repeat_cancellation
 from conversation.texts import render_text
@@ -26,7 +28,11 @@ STATUS_LIMIT = 20  # entries per list: the chat is no archive
 
 
 def press_button(services: Services, claimed: Claimed) -> Outcome:
-    """Erstellen, Ändern or Verwerfen on the draft whose message carried the button."""
+    """Erstellen, Ändern or Verwerfen on the draft whose message carried the button; "An Kunden senden" on an
+    invoice."""
+    invoice_id = parse_send_button(claimed.button)
+    if invoice_id is not None:
+        return send_to_customer(services, claimed, invoice_id)
     parsed = parse_button_id(claimed.button)
     if parsed is None:
         reply(services, claimed, "help")

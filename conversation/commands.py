@@ -9,6 +9,7 @@ from accounts.onboarding import check_code
 from accounts.otp import VerifyOutcome, open_challenge
 from conversation.account_notices import deliver_notices
 from conversation.choices import discard_chosen, send_status
+from conversation.customer import looks_like_email, take_customer_email
 from conversation.drafting import issue_chosen, take_words
 from conversation.mail import send_mail
 from conversation.replies import Claimed, reply
@@ -70,7 +71,10 @@ def answer_text(services: Services, claimed: Claimed) -> Outcome:
         return discard_chosen(services, claimed)
     if command in YES:
         return issue_chosen(services, claimed)
-    if len(text.split()) < SHORT_TEXT_WORDS and not has_open_draft(services, claimed.tenant_id):
+    open_draft = has_open_draft(services, claimed.tenant_id)
+    if looks_like_email(text) and not open_draft:  # with a draft open it is a correction (the model reads it)
+        return take_customer_email(services, claimed, text)
+    if len(text.split()) < SHORT_TEXT_WORDS and not open_draft:
         reply(services, claimed, "help")
         return Outcome.HELP_SENT
     return take_words(services, claimed, text)

@@ -7,7 +7,8 @@ import logging
 from accounts.pricelist import catalogue_of
 from conversation.changes import describe_changes
 from conversation.draftview import compose_draft, draft_buttons, find_question
-from conversation.replies import Claimed, reply, send_draft_message, send_invoice_ready
+from conversation.ready import send_invoice_ready
+from conversation.replies import Claimed, reply, send_draft_message
 from documents.amounts import Filled, compute_totals, fill_prices
 from documents.drafts import Draft, create_draft, find_draft, open_draft, record_shown, revise_draft, touch_draft
 from documents.issuing import (
@@ -150,7 +151,8 @@ def announce(services: Services, claimed: Claimed, issued: IssuedInvoice) -> Out
     """After the commit: destroy the draft's old key files, send the link."""
     for ref in issued.stale_keys:
         services.cipher.destroy_key(ref)
-    send_invoice_ready(services, claimed, issued.number, issued.customer_name, issued.gross, issued.token)
+    send_invoice_ready(services, claimed, issued.invoice_id, issued.number, issued.customer_name, issued.gross,
+                       issued.token)
     return Outcome.INVOICED
 
 
@@ -175,4 +177,4 @@ def resend_link(services: Services, claimed: Claimed, invoice_id: str) -> None:
         gross, customer = summary_of(open_content(session, services.cipher, invoice.id, "fields"), tenant)
         token = create_magic_link(session, invoice.id, link_expiry(services.settings, invoice))
         number = invoice.number or ""
-    send_invoice_ready(services, claimed, number, customer, gross, token)
+    send_invoice_ready(services, claimed, invoice_id, number, customer, gross, token)

@@ -3,13 +3,10 @@ through conversation.outbox, so a retried turn never sends it twice."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from conversation.outbox import deliver
 from conversation.texts import render_text
-from documents.labels import LOCALES
-from documents.pdf.formatting import format_money
 from services import Services
 from store.models import MessageKind
 
@@ -43,13 +40,6 @@ def send_plain(services: Services, claimed: Claimed, text: str, preview_url: boo
     """The turn's answer as a text message, sent at most once."""
     deliver(services, claimed.inbound_id, lambda callback: services.whatsapp.send_text(
         claimed.phone, text, preview_url=preview_url, callback_data=callback))
-
-
-def send_invoice_ready(services: Services, claimed: Claimed, number: str, customer: str, gross: Decimal,
-                       token: str) -> None:
-    locale = LOCALES.get(claimed.language, LOCALES["de"])
-    reply(services, claimed, "invoice_ready", number=number, customer=customer, gross=format_money(gross, locale),
-          link=services.settings.public_url(f"/d/{token}"), days=services.settings.link_days)
 
 
 def send_draft_message(services: Services, claimed: Claimed, body: str, buttons: list[tuple[str, str]]) -> str | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from conversation.draft_texts import DRAFT_TEXTS
+from conversation.mail_texts import MAIL_TEXTS
 from conversation.storno_texts import STORNO_TEXTS
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -140,6 +141,8 @@ SENDER_NOTICE = (
 for _language, _texts in DRAFT_TEXTS.items():
     TEXTS[_language].update(_texts)
 for _language, _texts in STORNO_TEXTS.items():
+    TEXTS[_language].update(_texts)
+for _language, _texts in MAIL_TEXTS.items():
     TEXTS[_language].update(_texts)
 
 

@@ -30,6 +30,7 @@ from documents.numbering import claim_next_number, format_invoice_number
 from extraction.models import InvoiceFields
 from settings import Settings
 from store import ContentGone
+from store.archive import initial_archive_state
 from store.content import open_content, retention_days_of, seal_contents
 from store.crypto import ContentCipher
 from store.links import create_magic_link
@@ -151,7 +152,8 @@ def cancel_invoice(session: Session, cipher: ContentCipher, settings: Settings, 
     now = utcnow()
     expires_at = now + dt.timedelta(days=retention_days_of(tenant, settings.retention_days))
     row = Invoice(tenant_id=tenant_id, inbound_id=inbound_id, number=number, state=InvoiceState.ISSUED, created_at=now,
-                  issued_at=now, expires_at=expires_at, xml_sha256=digest, cancels_id=original.id)
+                  issued_at=now, expires_at=expires_at, xml_sha256=digest, cancels_id=original.id,
+                  archive_state=initial_archive_state(session, tenant_id))
     session.add(row)
     session.flush()
     seal_contents(session, cipher, row.id, expires_at, {"transcript": words.encode(),

@@ -18,6 +18,7 @@ from documents.invoice import InvoiceDocument, Seller
 from documents.numbering import claim_next_number, format_invoice_number
 from extraction.models import InvoiceFields
 from settings import Settings
+from store.archive import initial_archive_state
 from store.content import rekey_contents, retention_days_of
 from store.crypto import ContentCipher
 from store.links import create_magic_link
@@ -97,6 +98,7 @@ def finish_issue(session: Session, cipher: ContentCipher, settings: Settings, in
     documents, invoice.xml_sha256 = render_sealed(build_document(tenant, fields, totals, number, issue_date))
     now = utcnow()
     invoice.number, invoice.state, invoice.issued_at = number, InvoiceState.ISSUED, now
+    invoice.archive_state = initial_archive_state(session, invoice.tenant_id)  # its copy goes out after the commit
     invoice.expires_at = now + dt.timedelta(days=retention_days_of(tenant, settings.retention_days))
     stale = rekey_contents(session, cipher, invoice.id, invoice.expires_at, {
         "transcript": transcript.encode(),

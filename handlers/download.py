@@ -53,7 +53,8 @@ def show(token: str) -> Response:
 
 
 def take_document(services: Services, session: Session, invoice: Invoice, category: str = "pdf") -> bytes:
-    """The invoice's PDF (or its XML); marks it downloaded and, without a grace period, deletes all content."""
+    """The invoice's PDF (or its XML); marks it downloaded and, without a grace period, deletes all content (unless
+    its archive copy is still to be handed off: then retention does)."""
     document = open_content(session, services.cipher, invoice.id, category)
     if invoice.downloaded_at is None:
         invoice.downloaded_at = utcnow()

@@ -9,9 +9,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from store import ContentGone
+from store.archive import archive_holds
 from store.crypto import ContentCipher
 from store.db import execute_count
 from store.models import (
+    ArchiveState,
     DataKey,
     DeletionReceipt,
     DeletionTrigger,
@@ -86,6 +88,8 @@ def shred_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) -> 
     counts["magic_link"] = execute_count(session, update(MagicLink).where(*unused).values(used_at=utcnow()))
     counts["data_key"] = execute_count(session, delete(DataKey).where(DataKey.invoice_id == invoice.id))
     counts["key_file"] = files
+    if invoice.archive_state is not None:  # tenant-wide receipts count the copies handed off and not
+        counts["archive_copy_sent" if invoice.archive_state is ArchiveState.SENT else "archive_copy_missing"] = 1
     session.execute(delete(SealedContent).where(SealedContent.invoice_id == invoice.id))
     if invoice.state is not InvoiceState.DELETED and invoice.deleted_at is None:
         counts["draft" if invoice.state is InvoiceState.DRAFT else "invoice"] = 1
@@ -96,9 +100,10 @@ def shred_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) -> 
 
 
 def write_receipt(session: Session, tenant_id: int | None, trigger: DeletionTrigger,
-                  counts: Counter[str]) -> DeletionReceipt:
-    """Proof of a deletion: trigger, categories and counts, never content."""
-    receipt = DeletionReceipt(tenant_id=tenant_id, trigger=trigger,
+                  counts: Counter[str], archive_handed_off: bool | None = None) -> DeletionReceipt:
+    """Proof of a deletion: trigger, categories and counts, whether the archive copy had been handed off (one
+    invoice's), never content or an address."""
+    receipt = DeletionReceipt(tenant_id=tenant_id, trigger=trigger, archive_handed_off=archive_handed_off,
                               categories={k: v for k, v in sorted(counts.items()) if v})
     session.add(receipt)
     session.flush()
@@ -108,11 +113,15 @@ def write_receipt(session: Session, tenant_id: int | None, trigger: DeletionTrig
 
 def delete_invoice_content(session: Session, cipher: ContentCipher, invoice: Invoice,
                            trigger: DeletionTrigger) -> DeletionReceipt | None:
-    """Shred one invoice's content and write a receipt; None if nothing was left."""
+    """Shred one invoice's content and write a receipt; None if nothing was left. A download (trigger DOWNLOAD)
+    leaves content alone whose archive copy the mail server has not taken: only retention deletes that."""
+    if trigger is DeletionTrigger.DOWNLOAD and archive_holds(invoice):
+        return None
+    handed_off = None if invoice.archive_state is None else invoice.archive_state is ArchiveState.SENT
     counts = shred_invoice(session, cipher, invoice)
     if not (counts["data_key"] or counts["key_file"] or counts["pdf"] or counts["fields"]):
         return None
-    return write_receipt(session, invoice.tenant_id, trigger, counts)
+    return write_receipt(session, invoice.tenant_id, trigger, counts, handed_off)
 
 
 def retention_days_of(tenant: Tenant, cap: int) -> int:

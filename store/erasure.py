@@ -12,6 +12,7 @@ from store.crypto import ContentCipher
 from store.db import execute_count
 from store.models import (
     AccountNotice,
+    ArchiveAddress,
     DeletionReceipt,
     DeletionTrigger,
     InboundMessage,
@@ -57,8 +58,8 @@ def delete_tenant_content(session: Session, cipher: ContentCipher, tenant_id: in
 
 
 def offboard_tenant(session: Session, cipher: ContentCipher, tenant_id: int) -> DeletionReceipt:
-    """Content, profile, number, logo, price list, codes, links and message metadata; a tombstone keeps the
-    receipts."""
+    """Content, profile, number, logo, price list, archive addresses, codes, links and message metadata; a tombstone
+    keeps the receipts."""
     tenant = session.get_one(Tenant, tenant_id, with_for_update=True)
     counts = shred_tenant_content(session, cipher, tenant_id)
     invoice_ids = select(Invoice.id).where(Invoice.tenant_id == tenant_id)
@@ -70,6 +71,8 @@ def offboard_tenant(session: Session, cipher: ContentCipher, tenant_id: int) -> 
                                                 .where(OtpChallenge.tenant_id == tenant_id))
     counts["login_link"] = execute_count(session, delete(LoginLink).where(LoginLink.tenant_id == tenant_id))
     counts["price_list"] = execute_count(session, delete(PriceItem).where(PriceItem.tenant_id == tenant_id))
+    counts["archive_address"] = execute_count(session, delete(ArchiveAddress)
+                                              .where(ArchiveAddress.tenant_id == tenant_id))
     session.execute(delete(OtpSend).where(or_(OtpSend.phone_hmac == tenant.phone_hmac, OtpSend.tenant_id == tenant_id)))
     session.execute(delete(AccountNotice).where(AccountNotice.tenant_id == tenant_id))
     session.execute(delete(SenderNotice).where(SenderNotice.phone_hmac == tenant.phone_hmac))

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store import ContentGone
-from store.content import open_content
+from store.archive import list_archive_addresses
+from store.content import list_categories, open_content
 from store.crypto import ContentCipher
 from store.models import (
     AuditEntry,
@@ -46,13 +47,17 @@ def describe_invoice(session: Session, cipher: ContentCipher, invoice: Invoice) 
     """An invoice's metadata, and while it is pending its fields, transcript and PDF."""
     entry = {"number": invoice.number, "state": invoice.state.value, "created_at": to_plain(invoice.created_at),
              "content_deleted_by": to_plain(invoice.expires_at), "downloaded_at": to_plain(invoice.downloaded_at),
-             "deleted_at": to_plain(invoice.deleted_at)}
+             "deleted_at": to_plain(invoice.deleted_at), "archive_copy": to_plain(invoice.archive_state),
+             "archived_at": to_plain(invoice.archived_at),
+             "mailed_to_customer_at": to_plain(invoice.customer_mailed_at)}
     if invoice.state is InvoiceState.DELETED:
         return entry, None
     try:
         entry["fields"] = json.loads(open_content(session, cipher, invoice.id, "fields"))
         entry["transcript"] = open_content(session, cipher, invoice.id, "transcript").decode()
         pdf = open_content(session, cipher, invoice.id, "pdf")
+        if "customer_email" in list_categories(session, invoice.id):  # typed into the chat after the invoice
+            entry["customer_email"] = open_content(session, cipher, invoice.id, "customer_email").decode()
     except ContentGone:
         return entry, None
     entry["pdf_file"] = f"rechnungen/{(invoice.number or invoice.id).replace('/', '-')}.pdf"
@@ -76,6 +81,7 @@ def collect_export(session: Session, cipher: ContentCipher, tenant_id: int) -> t
     tenant = session.get_one(Tenant, tenant_id)
     profile = {name: to_plain(getattr(tenant, name)) for name in PROFILE}
     profile["whatsapp_number"] = open_phone(cipher, tenant.phone_sealed, tenant.phone_hmac)
+    profile["archive_addresses"] = list_archive_addresses(session, tenant_id)
     files: dict[str, bytes] = {}
     if tenant.logo:
         files["logo" + (".png" if tenant.logo_mime == "image/png" else ".jpg")] = tenant.logo
@@ -96,7 +102,7 @@ def collect_export(session: Session, cipher: ContentCipher, tenant_id: int) -> t
                 for m in session.scalars(select(InboundMessage).where(InboundMessage.tenant_id == tenant_id)
                                          .order_by(InboundMessage.received_at))]
     receipts = [{"id": r.id, "created_at": to_plain(r.created_at), "trigger": r.trigger.value,
-                 "categories": r.categories}
+                 "categories": r.categories, "archive_copy_handed_off": r.archive_handed_off}
                 for r in session.scalars(select(DeletionReceipt).where(DeletionReceipt.tenant_id == tenant_id)
                                          .order_by(DeletionReceipt.created_at))]
     prices = [{"description": p.description, "unit": p.unit, "unit_price": str(p.unit_price),

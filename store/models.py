@@ -93,6 +93,9 @@ class Outcome(str, enum.Enum):
     PROBLEM_EXPLAINED = "problem_explained"  # a permanent error (unusable audio, a refused request), said in the chat
     CANCELLATION_ISSUED = "cancellation_issued"  # STORNO: a Stornorechnung, and the corrected invoice as a draft
     CANCELLATION_REFUSED = "cancellation_refused"  # STORNO of an unknown, cancelled or deleted invoice: nothing done
+    CUSTOMER_MAILED = "customer_mailed"  # "An Kunden senden": the invoice went to the customer by e-mail
+    CUSTOMER_MAIL_REFUSED = "customer_mail_refused"  # not sent (content gone, no or bad address, no SMTP): said why
+    EMAIL_SAVED = "email_saved"  # a customer's e-mail address typed after the invoice, kept with its content
 
 
 class OutboundState(str, enum.Enum):
@@ -106,6 +109,14 @@ class InvoiceState(str, enum.Enum):
     DOWNLOADED = "downloaded"
     DELETED = "deleted"
     CANCELLED = "cancelled"  # undone by a Stornorechnung; stays so after its content is deleted (deleted_at)
+
+
+class ArchiveState(str, enum.Enum):
+    """Where an issued invoice's copy to the tenant's archive addresses stands (no address: None)."""
+
+    PENDING = "pending"  # to be sent: the content is kept past a download until the mail server takes it
+    SENT = "sent"  # the mail server accepted it
+    FAILED = "failed"  # the tries are spent: the content stays until retention, the tradesperson was told
 
 
 class DeletionTrigger(str, enum.Enum):
@@ -166,6 +177,7 @@ class Tenant(Base):
     offboarded_at: Mapped[dt.datetime | None] = mapped_column()
     welcomed_at: Mapped[dt.datetime | None] = mapped_column()
     last_activity_at: Mapped[dt.datetime | None] = mapped_column()
+    archive_reminded_at: Mapped[dt.datetime | None] = mapped_column()  # the §14b reminder without archive address
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -229,6 +241,21 @@ class Invoice(Base):
     # a Stornorechnung the invoice it cancels (once: unique)
     xml_sha256: Mapped[str | None] = mapped_column(String(64))
     cancels_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    archive_state: Mapped[ArchiveState | None] = mapped_column(_enum(ArchiveState))  # None: no archive address
+    archived_at: Mapped[dt.datetime | None] = mapped_column()  # the mail server accepted the archive copy
+    customer_mailed_at: Mapped[dt.datetime | None] = mapped_column()  # e-mailed to the customer ("An Kunden senden")
+
+
+class ArchiveAddress(Base):
+    """One of a tenant's archive mailboxes (its own, or its accounting software's document inbox): business data,
+    kept while the contract runs. Every issued invoice is e-mailed there before its content is forgotten."""
+
+    __tablename__ = "archive_addresses"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(200))
 
 
 class SealedContent(Base):
@@ -296,6 +323,8 @@ class DeletionReceipt(Base):
     tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="SET NULL"), index=True)
     trigger: Mapped[DeletionTrigger] = mapped_column(_enum(DeletionTrigger))
     categories: Mapped[dict[str, int]] = mapped_column(JSON)
+    # of one invoice: whether its archive copy had been handed to the mail server (None: no copy was due)
+    archive_handed_off: Mapped[bool | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

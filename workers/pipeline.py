@@ -32,9 +32,12 @@ from store.db import execute_count
 from store.models import InboundMessage, InboundState, MessageKind, OutboundState, Outcome, Tenant, utcnow
 from store.phones import open_phone
 from whatsapp import GraphError, MediaUnavailable, WhatsAppError
+from workers.archive import enqueue_pending_archives
 from workers.queue import enqueue_welcome
 
 logger = logging.getLogger(__name__)
+
+ISSUING = frozenset({Outcome.INVOICED, Outcome.CANCELLATION_ISSUED})  # turns after which archive copies may be due
 
 
 def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
@@ -115,6 +118,8 @@ def take_turn(services: Services, claimed: Claimed) -> str:
         raise
     if outcome is Outcome.VERIFIED:
         enqueue_welcome(services.queue, services.settings, claimed.tenant_id)
+    if outcome in ISSUING:
+        enqueue_pending_archives(services, claimed.tenant_id)
     finish_inbound(services, inbound_id, InboundState.DONE, outcome)
     return outcome.value
 

@@ -119,6 +119,34 @@ def enqueue_content_deletion(queue: Queue, settings: Settings, invoice_id: str, 
                      retry=build_retry(settings), description="delete downloaded content")
 
 
+ARCHIVE_TIMEOUT = 120  # one SMTP hand-off of a few hundred kB
+
+
+def archive_job_id(invoice_id: str) -> str:
+    return f"archive-{invoice_id}"
+
+
+def enqueue_archive_copies(queue: Queue, settings: Settings, invoice_ids: Iterable[str]) -> int:
+    """The archive copy of each issued invoice, unless its job is already there (waiting, retrying, done or failed):
+    issuing, a retried turn and the sweep may all ask. Returns how many were enqueued."""
+    enqueued = 0
+    for invoice_id in invoice_ids:
+        if Job.exists(archive_job_id(invoice_id), connection=queue.connection):
+            continue
+        queue.enqueue("workers.archive.send_archive_copy", invoice_id, job_id=archive_job_id(invoice_id),
+                      job_timeout=ARCHIVE_TIMEOUT, retry=build_retry(settings),
+                      on_failure=Callback("workers.archive.report_archive_failure"), failure_ttl=FAILURE_TTL,
+                      result_ttl=RESULT_TTL, description="archive copy")
+        enqueued += 1
+    return enqueued
+
+
+def enqueue_archive_notice(queue: Queue, settings: Settings, invoice_id: str, reason: str) -> None:
+    queue.enqueue("workers.archive.tell_archive_failed", invoice_id, reason, job_id=f"archive-notice-{invoice_id}",
+                  retry=build_retry(settings), failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL,
+                  description="archive failure notice")
+
+
 def enqueue_welcome(queue: Queue, settings: Settings, tenant_id: int) -> None:
     queue.enqueue("workers.messages.send_welcome", tenant_id, retry=build_retry(settings),
                   failure_ttl=FAILURE_TTL, result_ttl=RESULT_TTL, description=f"welcome tenant {tenant_id}")

@@ -28,6 +28,7 @@ from store.models import (
     SenderNotice,
     utcnow,
 )
+from workers.archive import enqueue_pending_archives
 from workers.pipeline import give_up, max_tries
 from workers.queue import job_alive, release_job, requeue_processing
 
@@ -82,7 +83,8 @@ def delete_downloaded(invoice_id: str) -> bool:
         invoice = session.get(Invoice, invoice_id)
         if invoice is None or invoice.state is InvoiceState.DELETED:
             return False
-        delete_invoice_content(session, services.cipher, invoice, DeletionTrigger.DOWNLOAD)
+        if delete_invoice_content(session, services.cipher, invoice, DeletionTrigger.DOWNLOAD) is None:
+            return False  # kept: its archive copy is still to be handed off (the sweep deletes it afterwards)
     services.db.checkpoint()
     return True
 
@@ -132,7 +134,9 @@ def requeue_stuck(services: Services, now: dt.datetime | None = None) -> int:
 
 
 def sweep() -> dict[str, int]:
-    """Periodic job (RQ's cron scheduler enqueues it): purge, and take up messages whose job was lost."""
+    """Periodic job (RQ's cron scheduler enqueues it): purge, take up messages whose job was lost, and archive copies
+    whose job was lost."""
     services = get_services()
     recovered = recover_stuck(services)
-    return {"purged": purge_content(services), "requeued": recovered.requeued, "given_up": recovered.given_up}
+    return {"purged": purge_content(services), "requeued": recovered.requeued, "given_up": recovered.given_up,
+            "archive_copies": enqueue_pending_archives(services)}

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from accounts.archive import ArchiveAddressInvalid, read_archive_addresses, save_archive_addresses
 from accounts.banking import mask_iban
 from accounts.console import list_tenants, recent_messages, set_auto_issue, set_tenant_active, update_tenant
 from accounts.onboarding import request_bank_change
@@ -25,23 +26,37 @@ group = AppGroup("tenant", help="Manage tenants (tradespeople).")
 group.add_command(prices_group)
 
 
-def create_tenant(phone: str, profile: dict[str, Any], verified: bool, auto_issue: bool) -> int:
+def create_tenant(phone: str, profile: dict[str, Any], verified: bool, auto_issue: bool, archive: list[str]) -> int:
     services = get_services()
     with services.db.session() as session:
         tenant = add_tenant(session, services.cipher, phone, **profile, verified=verified, auto_issue=auto_issue)
         record_audit(session, CLI_ACTOR, "tenant_created", tenant.id, verified=verified, auto_issue=auto_issue)
+        save_archive_addresses(session, CLI_ACTOR, tenant.id, archive)
         return tenant.id
 
 
-def edit_tenant(tenant_id: int, fields: dict[str, Any], auto_issue: bool | None) -> tuple[list[str], str | None]:
-    """The profile fields given, then the auto-issue setting when given; one transaction, names what changed.
-    A new IBAN of a verified tenant waits for the code then sent to its number: returned masked."""
+def read_archive_option(values: tuple[str, ...]) -> list[str]:
+    """--archive-email, repeatable; a bad one is a usage error and nothing is changed."""
+    try:
+        return read_archive_addresses(values)
+    except ArchiveAddressInvalid as exc:
+        raise click.BadParameter(f"not an e-mail address: {exc.address}" if exc.address else str(exc),
+                                 param_hint="'--archive-email'") from exc
+
+
+def edit_tenant(tenant_id: int, fields: dict[str, Any], auto_issue: bool | None,
+                archive: list[str] | None) -> tuple[list[str], str | None]:
+    """The profile fields given, then the auto-issue setting and the archive addresses when given; one transaction,
+    names what changed. A new IBAN of a verified tenant waits for the code then sent to its number: returned
+    masked."""
     services = get_services()
     with services.db.session() as session:
         changed, held = update_tenant(session, CLI_ACTOR, tenant_id,
                                       {k: v for k, v in fields.items() if v is not None})
         if auto_issue is not None and set_auto_issue(session, CLI_ACTOR, tenant_id, auto_issue):
             changed.append("auto_issue")
+        if archive is not None and save_archive_addresses(session, CLI_ACTOR, tenant_id, archive):
+            changed.append("archive_email")
     if held is None:
         return changed, None
     notice = request_bank_change(services, tenant_id, CLI_ACTOR, held)
@@ -74,7 +89,9 @@ def toggle_tenant(tenant_id: int, active: bool) -> bool:
 @click.option("--verified", is_flag=True, help="mark the number as verified (skip the OTP)")
 @click.option("--auto-issue/--no-auto-issue", default=False, show_default=True,
               help="issue invoices at once, without showing a draft first")
-def tenant_add(phone: str, auto_issue: bool, **profile: object) -> None:
+@click.option("--archive-email", "archive_emails", multiple=True,
+              help="archive address: every issued invoice is e-mailed there (repeatable)")
+def tenant_add(phone: str, auto_issue: bool, archive_emails: tuple[str, ...], **profile: object) -> None:
     """Register a tradesperson's business."""
     try:
         clean = read_new_profile(profile)
@@ -82,8 +99,9 @@ def tenant_add(phone: str, auto_issue: bool, **profile: object) -> None:
         options = {param.name: param.opts[0] for param in click.get_current_context().command.params}
         hint = " / ".join(f"'{options.get(name, name)}'" for name in exc.errors)
         raise click.BadParameter(str(exc), param_hint=hint) from exc
+    archive = read_archive_option(archive_emails)
     verified = bool(profile.get("verified"))
-    tenant_id = run_action(lambda: create_tenant(phone, clean, verified, auto_issue))
+    tenant_id = run_action(lambda: create_tenant(phone, clean, verified, auto_issue, archive))
     notes = [note for note, on in (("verified", verified), ("issues at once, no draft", auto_issue)) if on]
     click.echo(f"tenant {tenant_id} created" + (f" ({', '.join(notes)})" if notes else ""))
 
@@ -116,11 +134,14 @@ def tenant_list() -> None:
 @click.option("--language", type=click.Choice(["de", "en"]))
 @click.option("--small-business/--no-small-business", default=None)
 @click.option("--auto-issue/--no-auto-issue", default=None, help="issue invoices at once, without a draft")
-def tenant_edit(tenant_id: int, auto_issue: bool | None, **fields: Any) -> None:
+@click.option("--archive-email", "archive_emails", multiple=True,
+              help="archive address (repeatable): the given ones replace all; '' removes all")
+def tenant_edit(tenant_id: int, auto_issue: bool | None, archive_emails: tuple[str, ...], **fields: Any) -> None:
     """Change profile fields (give only those to change; '' clears an optional one)."""
-    if auto_issue is None and all(v is None for v in fields.values()):
+    if auto_issue is None and not archive_emails and all(v is None for v in fields.values()):
         raise click.UsageError("give at least one field to change")
-    changed, pending_iban = run_action(lambda: edit_tenant(tenant_id, fields, auto_issue))
+    archive = read_archive_option(archive_emails) if archive_emails else None
+    changed, pending_iban = run_action(lambda: edit_tenant(tenant_id, fields, auto_issue, archive))
     click.echo(f"tenant {tenant_id}: " + (f"changed {', '.join(changed)}" if changed else "nothing changed"))
     if pending_iban:
         click.echo(f"the new IBAN {pending_iban} applies once confirmed: a code went to the tenant's WhatsApp number "
