@@ -20,6 +20,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from handlers import (
     account,
     account_archive,
+    account_changes,
+    account_settings,
     download,
     emulator,
     emulator_graph,
@@ -45,6 +47,7 @@ logger = logging.getLogger(__name__)
 BLUEPRINTS = (health.bp, webhook.bp, download.bp, preview.bp, pages.bp, support.bp, account.bp, account_archive.bp,
               export.bp)
 assert support_archive and support_privacy and support_tenants  # they add their routes to support.bp
+assert account_changes and account_settings  # they add their routes to account.bp
 EMULATOR_BLUEPRINTS = (emulator.bp, emulator_graph.bp)  # development only: EMULATOR=1, never in production
 
 

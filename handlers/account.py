@@ -1,48 +1,34 @@
-"""The tradesperson's account page: magic-link login, pending invoices, profile, price list, logo, WhatsApp number."""
+"""The tradesperson's account page: magic-link login, the page itself, pending invoices (its forms: account_changes,
+account_settings, account_archive)."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import logging
-import math
-import re
 from collections.abc import Callable
 from typing import Any, ParamSpec
 
-import requests
 from flask import Blueprint, Response, current_app, flash, g, redirect, render_template, request, session, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from accounts.account import (
-    LOGO_MAX_BYTES,
     end_account_session,
     find_account_tenant,
     find_downloadable_invoice,
     find_pending_number,
     list_pending_invoices,
-    save_logo,
-    update_profile,
 )
-from accounts.console import set_auto_issue
-from accounts.logos import LogoRejected
-from accounts.onboarding import check_code, request_bank_change, send_code
-from accounts.otp import ChallengeLocked, SendLimitReached, VerifyOutcome, VerifyResult, find_pending_bank
-from accounts.price_entries import PriceListError
-from accounts.pricelist import delete_price_item, list_price_items, save_price_item
-from accounts.profiles import PROFILE_FIELDS, ProfileInvalid
-from accounts.tenants import InvalidPhone, PhoneTaken, SameNumber, check_new_number
+from accounts.otp import find_pending_bank
+from accounts.pricelist import list_price_items
+from accounts.profiles import PROFILE_FIELDS
 from handlers.download import document_response, finish_download, take_document
 from handlers.security import ACCOUNT_PAGE
 from services import get_services
-from store.audit import record_audit
 from store.erasure import list_receipts
 from store.links import find_login_link, redeem_login_link
-from store.models import Tenant, utcnow
+from store.models import Tenant
 from store.phones import open_phone
-from whatsapp import WhatsAppError
-from workers.queue import enqueue_account_notices, enqueue_welcome
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("account", __name__, template_folder="templates")  # form tokens: CSRFProtect, app-wide
@@ -170,145 +156,3 @@ def download_invoice(invoice_id: str) -> BaseResponse:
         pdf, number = take_document(services, db, invoice), invoice.number
     finish_download(services, invoice_id)
     return document_response(pdf, number)
-
-
-@bp.post("/konto/profil")
-@require_login
-def change_profile() -> BaseResponse:
-    tenant_id: int = g.tenant_id
-    services = get_services()
-    try:
-        with services.db.session() as db:
-            held = update_profile(db, tenant_id, request.form)
-    except ProfileInvalid as exc:
-        return render_home(422, "profile_invalid", form=request.form.to_dict(), errors=exc.errors)
-    if held is None:
-        return redirect_home("profile_saved")
-    try:  # the rest is saved; the new IBAN waits for the code sent to the verified number
-        notice = request_bank_change(services, tenant_id, ACTOR, held)
-    except ChallengeLocked:
-        return render_home(422, "iban_locked")
-    except SendLimitReached as exc:
-        return render_home(429, "iban_send_limit", minutes=minutes_until(exc.retry_at))
-    except (WhatsAppError, requests.RequestException) as exc:
-        logger.warning("code for a new IBAN of tenant %s not sent: %s", tenant_id, type(exc).__name__)
-        return render_home(502, "iban_send_failed")
-    enqueue_account_notices(services.queue, services.settings, [notice])
-    return redirect_home("iban_pending")
-
-
-def minutes_until(moment: dt.datetime) -> int:
-    return max(1, math.ceil((moment - utcnow()).total_seconds() / 60))
-
-
-@bp.post("/konto/preise")
-@require_login
-def save_price() -> BaseResponse:
-    """Add a price list entry, or update the one with the same description."""
-    tenant_id: int = g.tenant_id
-    form = {name: request.form.get(name, "")[:400] for name in ("description", "unit", "unit_price", "vat_rate")}
-    try:
-        with get_services().db.session() as db:
-            save_price_item(db, tenant_id, form["description"], form["unit"], form["unit_price"], form["vat_rate"])
-    except PriceListError as exc:
-        return render_home(422, f"price_{exc.field}", price_form=form)
-    return redirect_home("price_saved")
-
-
-@bp.post("/konto/preise/<int:item_id>/loeschen")
-@require_login
-def delete_price(item_id: int) -> BaseResponse:
-    """Only the tenant's own entries: another tenant's id is as unknown as a made-up one."""
-    tenant_id: int = g.tenant_id
-    with get_services().db.session() as db:
-        deleted = delete_price_item(db, tenant_id, item_id)
-    return redirect_home("price_deleted") if deleted else render_home(404, "price_gone")
-
-
-@bp.post("/konto/sofort")
-@require_login
-def change_auto_issue() -> BaseResponse:
-    """Issue invoices at once, without a draft to check first (an unticked checkbox is not sent)."""
-    tenant_id: int = g.tenant_id
-    auto_issue = "auto_issue" in request.form
-    with get_services().db.session() as db:
-        set_auto_issue(db, tenant_id=tenant_id, actor=ACTOR, auto_issue=auto_issue)
-    return redirect_home("auto_issue_on" if auto_issue else "auto_issue_off")
-
-
-@bp.post("/konto/logo")
-@require_login
-def upload_logo() -> BaseResponse:
-    tenant_id: int = g.tenant_id
-    upload = request.files.get("logo")
-    data = upload.stream.read(LOGO_MAX_BYTES + 1) if upload else b""
-    try:
-        with get_services().db.session() as db:
-            save_logo(db, tenant_id, data)
-    except LogoRejected as exc:
-        return render_home(422, f"logo_{exc.reason}")
-    return redirect_home("logo_saved")
-
-
-@bp.post("/konto/nummer")
-@require_login
-def request_number_change() -> BaseResponse:
-    """Send a code to the new number; the number changes only once that code comes back."""
-    tenant_id: int = g.tenant_id
-    services = get_services()
-    try:
-        with services.db.session() as db:
-            phone = check_new_number(db, services.cipher, tenant_id, request.form.get("phone", "")[:40])
-        send_code(services, tenant_id, ACTOR, phone=phone)
-    except (InvalidPhone, SameNumber, PhoneTaken, ChallengeLocked) as exc:
-        return render_home(422, {InvalidPhone: "phone_invalid", SameNumber: "phone_same", PhoneTaken: "phone_taken",
-                                 ChallengeLocked: "code_locked"}[type(exc)])
-    except SendLimitReached as exc:
-        return render_home(429, "send_limit" if exc.per == "number" else "send_limit_account",
-                           minutes=minutes_until(exc.retry_at))
-    except (WhatsAppError, requests.RequestException) as exc:  # Graph API error or no connection
-        logger.warning("code to a new number of tenant %s not sent: %s", tenant_id, type(exc).__name__)
-        return render_home(502, "send_failed")
-    return redirect_home("code_sent")
-
-
-@bp.post("/konto/nummer/code")
-@require_login
-def confirm_number_change() -> BaseResponse:
-    tenant_id: int = g.tenant_id
-    result = enter_code(tenant_id)
-    if isinstance(result, BaseResponse):
-        return result
-    if result.bank_changed:  # the open code was the one for a new IBAN
-        return redirect_home("iban_changed")
-    if result.number_changed:
-        with get_services().db.session() as db:
-            record_audit(db, ACTOR, "number_changed", tenant_id)
-        logger.info("tenant %s changed its WhatsApp number", tenant_id)
-    return redirect_home("number_changed" if result.number_changed else "number_verified")
-
-
-@bp.post("/konto/iban/code")
-@require_login
-def confirm_bank_change() -> BaseResponse:
-    """The code sent to the verified number for a new IBAN: only then does the IBAN change."""
-    result = enter_code(g.tenant_id)
-    if isinstance(result, BaseResponse):
-        return result
-    return redirect_home("iban_changed" if result.bank_changed else "number_verified")
-
-
-def enter_code(tenant_id: int) -> VerifyResult | BaseResponse:
-    """Check the typed code against the open challenge and send what it leaves to send (welcome, notices);
-    the page with the problem unless it verified."""
-    code = re.sub(r"\s", "", request.form.get("code", ""))
-    if not re.fullmatch(r"\d{6}", code):
-        return render_home(422, "code_format")
-    services = get_services()
-    result = check_code(services, tenant_id, code, ACTOR)
-    if result.welcome_due:
-        enqueue_welcome(services.queue, services.settings, tenant_id)
-    enqueue_account_notices(services.queue, services.settings, result.notices)
-    if result.outcome is not VerifyOutcome.VERIFIED:
-        return render_home(422, f"code_{result.outcome.value}", remaining=result.remaining)
-    return result
