@@ -31,7 +31,9 @@ from handlers import (
     preview,
     support,
     support_archive,
+    support_codes,
     support_privacy,
+    support_settings,
     support_tenants,
     webhook,
 )
@@ -46,8 +48,9 @@ logger = logging.getLogger(__name__)
 
 BLUEPRINTS = (health.bp, webhook.bp, download.bp, preview.bp, pages.bp, support.bp, account.bp, account_archive.bp,
               export.bp)
-assert support_archive and support_privacy and support_tenants  # they add their routes to support.bp
-assert account_changes and account_settings  # they add their routes to account.bp
+# these modules add their routes to support.bp and account.bp
+assert support_archive and support_codes and support_privacy and support_settings and support_tenants
+assert account_changes and account_settings
 EMULATOR_BLUEPRINTS = (emulator.bp, emulator_graph.bp)  # development only: EMULATOR=1, never in production
 
 
