@@ -36,7 +36,16 @@ from tests.helpers import (
     load_cases,
     make_document,
 )
-from tests.test_storno import CASE, OTHER_PHONE, check_storno_and_correction, download, invoices, only_number, texts
+from tests.test_storno import (
+    CASE,
+    OTHER_PHONE,
+    TOWN_HALL,
+    check_storno_and_correction,
+    download,
+    invoices,
+    only_number,
+    texts,
+)
 
 
 def send_document(post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp, data: bytes, caption: str | None,
@@ -117,9 +126,10 @@ def test_a_pdf_that_is_not_exactly_an_invoice_of_this_tenant_is_refused_and_noth
 
 def test_the_xml_read_back_gives_every_sample_invoice_its_amounts_labour_share_and_customer() -> None:
     """What a Stornorechnung from a returned PDF is built from: each sample invoice's XML read back computes the same
-    gross and §35a labour share, for the same customer (prices with or without VAT, discount, §13b, §19)."""
+    gross and §35a labour share, for the same customer (prices with or without VAT, discount, §13b, §19, a public-sector
+    customer with a Leitweg-ID)."""
     variants: list[dict[str, Any]] = [{}, {"discount_percent": 5}, {"prices_include_vat": True, "discount_percent": 3},
-                                      {"reverse_charge": True}]
+                                      {"reverse_charge": True}, {"customer": TOWN_HALL}]
     for case, variant, mode in product([c for c in load_cases() if c["fields"]["items"]], variants,
                                        (TaxMode.STANDARD, TaxMode.SMALL_BUSINESS)):
         raw = {**case["fields"], **variant}
