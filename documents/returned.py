@@ -7,19 +7,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import logging
 
-from pypdf import PdfReader
 from pypdf.errors import PyPdfError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from documents import EInvoiceUnreadable
 from documents.cancellation import Cancellation, CancellationRefused, Refusal, check_state, issue_cancellation
+from documents.einvoice.embedded import read_embedded_xml
 from documents.einvoice.parties import compact
 from documents.einvoice.reading import Header, read_fields, read_header
-from documents.einvoice.xmp import FACTURX_FILENAME
 from settings import Settings
 from store.crypto import ContentCipher
 from store.models import Invoice, Tenant
@@ -28,7 +26,6 @@ logger = logging.getLogger(__name__)
 
 PDF_MAGIC = b"%PDF-"
 HEADER_WINDOW = 1024  # a PDF's header may follow up to 1 KiB of other bytes (ISO 32000-1, 7.5.2, readers allow it)
-XML_NAMES = (FACTURX_FILENAME, "zugferd-invoice.xml", "xrechnung.xml")  # ours, then other ZUGFeRD/XRechnung PDFs
 
 
 def extract_xml(pdf: bytes) -> bytes:
@@ -36,13 +33,12 @@ def extract_xml(pdf: bytes) -> bytes:
     if PDF_MAGIC not in pdf[:HEADER_WINDOW]:
         raise CancellationRefused(Refusal.NOT_PDF)
     try:
-        attachments = PdfReader(io.BytesIO(pdf)).attachments
-        found = next((attachments[name] for name in XML_NAMES if name in attachments), None)
+        xml = read_embedded_xml(pdf)
     except (PyPdfError, ValueError, KeyError) as exc:  # a broken or encrypted file
         raise CancellationRefused(Refusal.NOT_PDF) from exc
-    if not found:
+    if xml is None:
         raise CancellationRefused(Refusal.NO_EINVOICE)
-    return found[0]
+    return xml
 
 
 def is_seller(header: Header, tenant: Tenant) -> bool:
