@@ -14,6 +14,7 @@ from conversation.drafting import issue_chosen, take_words
 from conversation.mail import send_mail
 from conversation.replies import Claimed, reply
 from conversation.storno import answer_storno
+from conversation.storno_pdf import answer_storno_after_document
 from conversation.texts import render_text
 from documents.drafts import list_open_drafts
 from services import Services
@@ -49,7 +50,9 @@ def answer_text(services: Services, claimed: Claimed) -> Outcome:
     if not claimed.verified:
         reply(services, claimed, "no_challenge")
         return Outcome.HINT_SENT
-    cancelled = answer_storno(services, claimed, text)  # STORNO RE-2026-0042
+    cancelled = answer_storno_after_document(services, claimed, text)  # a PDF, then STORNO
+    if cancelled is None:
+        cancelled = answer_storno(services, claimed, text)  # STORNO RE-2026-0042
     if cancelled is not None:
         return cancelled
     command = text.upper().rstrip(".!")

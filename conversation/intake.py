@@ -27,6 +27,8 @@ def classify(message: Message) -> MessageKind:
         return MessageKind.VOICE if message.audio.voice else MessageKind.AUDIO
     if message.type == "text":
         return MessageKind.TEXT
+    if message.type == "document" and message.document is not None:
+        return MessageKind.DOCUMENT
     if pressed_button(message) is not None:
         return MessageKind.BUTTON
     return MessageKind.OTHER
@@ -41,12 +43,21 @@ def pressed_button(message: Message) -> str | None:
     return None
 
 
+def media_id_of(message: Message, kind: MessageKind) -> str | None:
+    """The media id of a voice note, an audio file or a document (fetched by the job, never stored by us)."""
+    if kind is MessageKind.DOCUMENT and message.document is not None:
+        return message.document.id
+    return message.audio.id if message.audio is not None else None
+
+
 def seal_envelope(cipher: ContentCipher, message: Message, kind: MessageKind) -> bytes:
-    """The message id (it encodes the sender's number), any text, the pressed button and the quoted message's id,
-    sealed until the job is done."""
+    """The message id (it encodes the sender's number), any text (a document's caption), the pressed button and the
+    quoted message's id, sealed until the job is done."""
     envelope = {"wamid": message.id}
     if kind is MessageKind.TEXT and message.text:
         envelope["text"] = message.text.body
+    if kind is MessageKind.DOCUMENT and message.document and message.document.caption:
+        envelope["text"] = message.document.caption
     button = pressed_button(message) if kind is MessageKind.BUTTON else None
     if button:
         envelope["button"] = button
@@ -160,7 +171,7 @@ def accept_webhook(services: Services, body: WebhookBody) -> Accepted:
                     continue
                 rows.append({
                     "wa_message_hmac": services.cipher.pseudonym(item.message.id), "tenant_id": tenant.id,
-                    "kind": kind, "media_id": item.message.audio.id if item.message.audio else None,
+                    "kind": kind, "media_id": media_id_of(item.message, kind),
                     "state": InboundState.RECEIVED, "attempts": 0, "received_at": now, "updated_at": now,
                     "body_sealed": seal_envelope(services.cipher, item.message, kind),
                 })

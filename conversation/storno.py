@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 
 from conversation.drafting import show_draft
 from conversation.outbox import deliver
@@ -46,13 +49,20 @@ def answer_storno(services: Services, claimed: Claimed, words: str) -> Outcome |
     rest = storno_words(words)
     if rest is None:
         return None
+    return settle_cancellation(services, claimed, REFUSALS, lambda session: cancel_invoice(
+        session, services.cipher, services.settings, claimed.tenant_id, claimed.inbound_id, rest, dt.date.today()))
+
+
+def settle_cancellation(services: Services, claimed: Claimed, refusals: dict[Refusal, str],
+                        cancel: Callable[[Session], Cancellation]) -> Outcome:
+    """Run `cancel` in one transaction and answer: the refusal (text key from `refusals`), or the Stornorechnung's
+    link and the corrected draft."""
     try:
         with services.db.session() as session:
-            cancellation = cancel_invoice(session, services.cipher, services.settings, claimed.tenant_id,
-                                          claimed.inbound_id, rest, dt.date.today())
+            cancellation = cancel(session)
     except CancellationRefused as exc:
         logger.info("inbound %s: cancellation refused (%s)", claimed.inbound_id, exc.refusal.value)
-        reply(services, claimed, REFUSALS[exc.refusal], number=exc.number or "")
+        reply(services, claimed, refusals[exc.refusal], number=exc.number or "")
         return Outcome.CANCELLATION_REFUSED
     services.db.checkpoint()
     return announce_cancellation(services, claimed, cancellation)

@@ -24,6 +24,23 @@ STORNO_TEXTS: dict[str, dict[str, str]] = {
         "storno_terms_changed": "Die Rechnung {number} kann ich nicht automatisch stornieren: Seit sie erstellt "
                                 "wurde, haben sich die Steuerangaben in deinem Profil geändert (z. B. der "
                                 "Umsatzsteuersatz). Bitte wende dich an den Support. Es wurde nichts storniert.",
+        "document_help": "📄 Dokumente brauche ich nur zum Stornieren: Ist das die PDF einer Rechnung, die ich für "
+                         "dich erstellt habe, schreib jetzt STORNO, dann storniere ich sie (oder schick sie mit der "
+                         "Bildunterschrift „Storno“). Aufträge für neue Rechnungen schickst du als Sprachnachricht "
+                         "oder Text. Das Dokument habe ich nicht gespeichert.",
+        "storno_pdf_unknown": "Die Rechnung {number} aus dieser PDF finde ich bei dir nicht. Es wurde nichts "
+                              "storniert.",
+        "storno_not_pdf": "Das Dokument ist keine PDF-Datei. Zum Stornieren schick mir die PDF der Rechnung so, wie "
+                          "du sie heruntergeladen hast, mit der Bildunterschrift „Storno“. Es wurde nichts storniert.",
+        "storno_no_einvoice": "In dieser PDF steckt keine E-Rechnung (ZUGFeRD/Factur-X), wie ich sie erstelle. Zum "
+                              "Stornieren brauche ich die PDF der Rechnung so, wie du sie heruntergeladen hast. Es "
+                              "wurde nichts storniert.",
+        "storno_foreign": "Diese Rechnung ist nicht von dir: Der Verkäufer darauf ist ein anderer als in deinem "
+                          "Profil. Ich kann nur Rechnungen stornieren, die ich für dich erstellt habe. Es wurde "
+                          "nichts storniert.",
+        "storno_altered": "Diese PDF stimmt nicht mit der Rechnung {number} überein, die ich für dich erstellt habe: "
+                          "Ihre E-Rechnung wurde verändert. Bitte schick die unveränderte PDF, so wie du sie "
+                          "heruntergeladen hast. Es wurde nichts storniert.",
     },
     "en": {
         "cancellation_ready": "↩️ Cancellation invoice {number} for invoice {cancelled} dated {date} ({customer}, "
@@ -45,5 +62,17 @@ STORNO_TEXTS: dict[str, dict[str, str]] = {
         "storno_terms_changed": "I cannot cancel invoice {number} automatically: the tax details in your profile "
                                 "(e.g. the VAT rate) changed since it was issued. Please contact support. Nothing "
                                 "was cancelled.",
+        "document_help": "📄 I use documents only for cancellations: if this is the PDF of an invoice I made for "
+                         "you, send STORNO now and I will cancel it (or send it with the caption \"Storno\"). Send "
+                         "new jobs as a voice note or text. I have not stored the document.",
+        "storno_pdf_unknown": "I cannot find invoice {number} from this PDF among yours. Nothing was cancelled.",
+        "storno_not_pdf": "This document is not a PDF file. To cancel an invoice, send me its PDF as you downloaded "
+                          "it, with the caption \"Storno\". Nothing was cancelled.",
+        "storno_no_einvoice": "This PDF has no e-invoice (ZUGFeRD/Factur-X) inside as I make them. To cancel, I need "
+                              "the invoice's PDF as you downloaded it. Nothing was cancelled.",
+        "storno_foreign": "This invoice is not yours: its seller is not the one in your profile. I can only cancel "
+                          "invoices I made for you. Nothing was cancelled.",
+        "storno_altered": "This PDF does not match invoice {number} as I made it for you: its e-invoice was changed. "
+                          "Please send the unchanged PDF as you downloaded it. Nothing was cancelled.",
     },
 }

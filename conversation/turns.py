@@ -1,4 +1,5 @@
-"""One conversation turn: what an inbound message is (a button press, a text, a voice note) and its one answer."""
+"""One conversation turn: what an inbound message is (a button press, a text, a voice note, a document) and its one
+answer."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ from conversation.commands import answer_text
 from conversation.drafting import decline_unconfigured, take_words
 from conversation.replies import Claimed, reply
 from conversation.storno import answer_storno
+from conversation.storno_pdf import answer_document
 from extraction import check_audio_type, describe_missing_backend
 from services import Services
 from store.models import MessageKind, Outcome
@@ -23,12 +25,15 @@ def answer_message(services: Services, claimed: Claimed) -> Outcome:
     if claimed.kind is MessageKind.BUTTON:
         return press_button(services, claimed)
     voice = claimed.kind in (MessageKind.VOICE, MessageKind.AUDIO) and bool(claimed.media_id)
-    if not voice and claimed.kind is not MessageKind.TEXT:
+    document = claimed.kind is MessageKind.DOCUMENT and bool(claimed.media_id)
+    if not (voice or document) and claimed.kind is not MessageKind.TEXT:
         reply(services, claimed, "help")
         return Outcome.HELP_SENT
     repeated = repeat_turn(services, claimed)
     if repeated is not None:
         return repeated
+    if document:  # an invoice's PDF sent back for a Storno
+        return answer_document(services, claimed)
     if not voice:
         return answer_text(services, claimed)
     hint = describe_missing_backend(services.settings)

@@ -24,3 +24,7 @@ class DraftDecided(DocumentError):
         super().__init__(f"draft {draft_id} is {state}")
         self.draft_id = draft_id
         self.state = state
+
+
+class EInvoiceUnreadable(DocumentError):
+    """An e-invoice's XML could not be read back (not well-formed, not CII, or not as this service writes it)."""

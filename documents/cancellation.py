@@ -48,6 +48,11 @@ class Refusal(str, Enum):
     IS_CANCELLATION = "is_cancellation"  # a Stornorechnung is not cancelled itself
     CONTENT_GONE = "content_gone"  # the invoice's content was deleted: its PDF must come back
     TERMS_CHANGED = "terms_changed"  # the profile's tax settings changed since: the amounts would not be reversed
+    # a returned PDF (documents.returned):
+    NOT_PDF = "not_pdf"  # the document is no (readable) PDF
+    NO_EINVOICE = "no_einvoice"  # a PDF without an e-invoice (CII XML) inside, or one not written like ours
+    FOREIGN = "foreign"  # the e-invoice's seller is not this tenant (another tenant's invoice, another business's)
+    ALTERED = "altered"  # its XML is not the one issued under that number (SHA-256 differs)
 
 
 class CancellationRefused(DocumentError):
@@ -93,14 +98,20 @@ def find_named_invoice(session: Session, tenant_id: int, words: str) -> Invoice 
     return session.get(Invoice, best[1]) if best else None
 
 
-def check_cancellable(session: Session, cipher: ContentCipher, invoice: Invoice | None) -> InvoiceFields:
-    """The invoice's fields when it can be cancelled now; CancellationRefused otherwise."""
+def check_state(invoice: Invoice | None) -> Invoice:
+    """The invoice when it is an issued invoice not cancelled yet (content or not); CancellationRefused otherwise."""
     if invoice is None or invoice.number is None or invoice.state is InvoiceState.DRAFT:
         raise CancellationRefused(Refusal.UNKNOWN)
     if invoice.cancels_id is not None:
         raise CancellationRefused(Refusal.IS_CANCELLATION, invoice.number)
     if invoice.state is InvoiceState.CANCELLED:
         raise CancellationRefused(Refusal.ALREADY_CANCELLED, invoice.number)
+    return invoice
+
+
+def check_cancellable(session: Session, cipher: ContentCipher, invoice: Invoice | None) -> InvoiceFields:
+    """The invoice's fields when it can be cancelled now; CancellationRefused otherwise."""
+    invoice = check_state(invoice)
     if invoice.deleted_at is not None or invoice.state is InvoiceState.DELETED:
         raise CancellationRefused(Refusal.CONTENT_GONE, invoice.number)
     try:
@@ -137,11 +148,22 @@ def cancel_invoice(session: Session, cipher: ContentCipher, settings: Settings, 
     named = find_named_invoice(session, tenant_id, words)
     original = session.get(Invoice, named.id, with_for_update=True) if named is not None else None
     fields = check_cancellable(session, cipher, original)
-    assert original is not None and original.number is not None and fields.customer is not None
+    assert original is not None
     transcript = open_content(session, cipher, original.id, "transcript").decode()
+    return issue_cancellation(session, cipher, settings, original, fields, stated_gross(session, cipher, original.id),
+                              inbound_id, words, transcript, issue_date)
+
+
+def issue_cancellation(session: Session, cipher: ContentCipher, settings: Settings, original: Invoice,
+                       fields: InvoiceFields, gross: Decimal | None, inbound_id: int, words: str, draft_words: str,
+                       issue_date: dt.date) -> Cancellation:
+    """The Stornorechnung of `original` (locked, checked) from its fields, whose gross must be the one the invoice
+    stated (`gross`, when known); the invoice CANCELLED and the corrected draft (with `draft_words`) opened."""
+    assert original.number is not None and fields.customer is not None
+    tenant_id = original.tenant_id
     tenant = session.get_one(Tenant, tenant_id)
     totals = compute_totals(fields, tenant.vat_rate, tax_mode_for(tenant, fields))
-    if stated_gross(session, cipher, original.id) not in (None, round_cents(totals.gross)):
+    if gross not in (None, round_cents(totals.gross)):
         raise CancellationRefused(Refusal.TERMS_CHANGED, original.number)  # e.g. the profile's VAT rate changed since
     counter = claim_next_number(session, tenant_id)
     number = format_invoice_number(tenant.number_format, counter, issue_date)
@@ -161,7 +183,7 @@ def cancel_invoice(session: Session, cipher: ContentCipher, settings: Settings, 
     token = create_magic_link(session, row.id, link_expiry(settings, row))
     original.state = InvoiceState.CANCELLED  # number, date, receipts and retention stay as they are
     corrected = fields.model_copy(update={"missing": []})
-    draft = create_draft(session, cipher, settings, tenant_id, None, transcript, corrected)
+    draft = create_draft(session, cipher, settings, tenant_id, None, draft_words, corrected)
     draft.revised_by = inbound_id  # a retried turn finds the draft it offered (conversation.choices.repeat_turn)
     logger.info("invoice %s cancelled by %s; corrected draft %s", original.id, row.id, draft.id)
     return Cancellation(row.id, number, -totals.gross, fields.customer.name, cancelled.number, cancelled.issue_date,

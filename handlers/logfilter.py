@@ -7,7 +7,8 @@ import re
 TOKEN_PATH = re.compile(r"(/d/|/e/|/konto/login/|/export/)[A-Za-z0-9_\-]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 # at DEBUG these log request bodies (transcripts, fields) or signed media URLs
-CLIENT_LOGGERS = ("openai", "anthropic", "httpx", "httpcore", "urllib3", "weasyprint.progress")
+CLIENT_LOGGERS = ("openai", "anthropic", "httpx", "httpcore", "urllib3", "weasyprint.progress",
+                  "facturx")  # factur-x logs an embedded XML's content at DEBUG (a PDF sent back for a Storno)
 
 
 def redact(value: object) -> object:

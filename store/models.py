@@ -55,6 +55,7 @@ class MessageKind(str, enum.Enum):
     AUDIO = "audio"
     TEXT = "text"
     BUTTON = "button"  # a press on one of the bot's reply buttons
+    DOCUMENT = "document"  # a file (a returned invoice PDF for a Storno); its caption is sealed like a text
     OTHER = "other"
 
 
@@ -96,6 +97,7 @@ class Outcome(str, enum.Enum):
     CUSTOMER_MAILED = "customer_mailed"  # "An Kunden senden": the invoice went to the customer by e-mail
     CUSTOMER_MAIL_REFUSED = "customer_mail_refused"  # not sent (content gone, no or bad address, no SMTP): said why
     EMAIL_SAVED = "email_saved"  # a customer's e-mail address typed after the invoice, kept with its content
+    DOCUMENT_EXPLAINED = "document_explained"  # a document without "Storno": its media id is kept for a STORNO next
 
 
 class OutboundState(str, enum.Enum):

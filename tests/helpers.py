@@ -117,6 +117,24 @@ def voice_body(phone: str, message_id: str, media_id: str) -> dict[str, Any]:
     return body
 
 
+def document_body(phone: str, message_id: str, media_id: str, mime_type: str, filename: str,
+                  caption: str | None = None) -> dict[str, Any]:
+    """The recorded document webhook (a file sent in the chat), re-addressed to a sender, message id and media id,
+    sent now, not forwarded; with a caption when given."""
+    body = copy.deepcopy(load_payload("message.json", "document"))
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0].update({"wa_id": phone.lstrip("+"), "user_id": f"DE.{phone.lstrip('+')}"})
+    message = value["messages"][0]
+    message.update({"from": phone.lstrip("+"), "id": message_id, "timestamp": str(int(time.time()))})
+    del message["context"]
+    message["document"].update({"id": media_id, "mime_type": mime_type, "filename": filename})
+    if caption is None:
+        del message["document"]["caption"]
+    else:
+        message["document"]["caption"] = caption
+    return body
+
+
 def text_body(phone: str, message_id: str, text: str, context_id: str | None = None) -> dict[str, Any]:
     """The recorded text-message webhook, re-addressed to a sender, message id and text; with `context_id`,
     a reply quoting that bot message (`context.from` is the business's display number)."""

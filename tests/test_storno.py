@@ -95,6 +95,34 @@ def check_cancellation_pdf(pdf: bytes, number: str, cancelled: str, cancelled_on
     return xml
 
 
+def check_storno_and_correction(app: Flask, client: FlaskClient, whatsapp_fake: FakeWhatsApp, press: Press,
+                                run_worker: Callable[[], None], original: str, drafts_before: int) -> tuple[str, str]:
+    """The Stornorechnung just announced names the original (number, date, customer) with the gross reversed and
+    passes the checks of check_cancellation_pdf; the corrected draft offered in the same turn is issued with the next
+    number, gapless. Returns the numbers of the Stornorechnung and of the corrected invoice."""
+    issued_on = format_day_in(invoices(app)[original].issued_at.date(), "de_DE")  # type: ignore[union-attr]
+    ready = texts(whatsapp_fake)[-1]
+    cancellation = original[:-4] + "0002"
+    assert f"Stornorechnung {cancellation} zur Rechnung {original} vom {issued_on} (Thomas Müller" in ready
+    assert "-378,42" in ready.replace("\xa0", " ") and "Gutschrift" not in ready
+    [draft] = button_messages(whatsapp_fake)[drafts_before:]  # the corrected invoice, offered in the same turn
+    assert draft.titles == ["Erstellen", "Ändern", "Verwerfen"] and "Thomas Müller" in draft.text
+    assert "378,42" in draft.text
+    rows = invoices(app)
+    assert rows[original].state is InvoiceState.CANCELLED and rows[cancellation].cancels_id == rows[original].id
+    check_cancellation_pdf(download(client, ready), cancellation, original, issued_on, "378,42")
+
+    press("Erstellen", draft)
+    run_worker()
+    corrected = original[:-4] + "0003"
+    assert corrected in texts(whatsapp_fake)[-1]
+    rows = invoices(app)
+    assert sorted(rows) == [original, cancellation, corrected]  # gapless across all three
+    assert rows[original].state is InvoiceState.CANCELLED  # and stays so
+    assert rows[corrected].state is InvoiceState.ISSUED
+    return cancellation, corrected
+
+
 def send_spoken(post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp, openai_fake: FakeOpenAI, words: str,
                 audio_file: str = "maler.ogg") -> None:
     """A voice note whose transcript is `words` (no extraction reply needed: a STORNO never reaches the model)."""
@@ -111,30 +139,13 @@ def test_storno_by_text_then_the_corrected_invoice_numbers_gapless_and_only_once
     issue_by_voice(CASE)
     original = only_number(app, tenant)
     assert original.endswith("-0001")
-    issued_on = format_day_in(invoices(app)[original].issued_at.date(), "de_DE")  # type: ignore[union-attr]
     drafts_before = len(button_messages(whatsapp_fake))
 
     send_reply(f"storno rechnung {original.lower()}")
     run_worker()
-    ready = texts(whatsapp_fake)[-1]
-    cancellation = original[:-4] + "0002"
-    assert f"Stornorechnung {cancellation} zur Rechnung {original} vom {issued_on}" in ready
-    assert "-378,42" in ready.replace("\xa0", " ") and "Gutschrift" not in ready
-    [draft] = button_messages(whatsapp_fake)[drafts_before:]  # the corrected invoice, offered in the same turn
-    assert draft.titles == ["Erstellen", "Ändern", "Verwerfen"] and "Thomas Müller" in draft.text
-    assert "378,42" in draft.text
-    rows = invoices(app)
-    assert rows[original].state is InvoiceState.CANCELLED and rows[cancellation].cancels_id == rows[original].id
-    check_cancellation_pdf(download(client, ready), cancellation, original, issued_on, "378,42")
-
-    press("Erstellen", draft)
-    run_worker()
-    corrected = original[:-4] + "0003"
-    assert corrected in texts(whatsapp_fake)[-1]
-    rows = invoices(app)
-    assert sorted(rows) == [original, cancellation, corrected]  # gapless across all three
-    assert rows[original].state is InvoiceState.CANCELLED  # and stays so
-    assert rows[corrected].state is InvoiceState.ISSUED and rows[corrected].xml_sha256
+    cancellation, corrected = check_storno_and_correction(app, client, whatsapp_fake, press, run_worker, original,
+                                                          drafts_before)
+    assert invoices(app)[corrected].xml_sha256
 
     sent = len(texts(whatsapp_fake))
     send_reply(f"STORNO {original}")  # a second time: refused, nothing changes

@@ -13,6 +13,7 @@ class Media(_Lenient):
     mime_type: str | None = None
     sha256: str | None = None
     voice: bool = False
+    caption: str | None = None  # a document's or image's caption (content: sealed with the message's text)
 
 
 class Text(_Lenient):
@@ -53,6 +54,7 @@ class Message(_Lenient):
     from_: str | None = Field(None, alias="from")
     from_user_id: str | None = None
     audio: Media | None = None
+    document: Media | None = None  # a file sent as a document (e.g. an invoice's PDF sent back for a Storno)
     text: Text | None = None
     context: Context | None = None
     interactive: Interactive | None = None

@@ -70,10 +70,11 @@ def claim_inbound(services: Services, inbound_id: int) -> Claimed | None:
 
 def finish_inbound(services: Services, inbound_id: int, state: InboundState, outcome: Outcome | None,
                    error_code: str | None = None) -> None:
+    kept = {} if outcome is Outcome.DOCUMENT_EXPLAINED else {"media_id": None}  # a STORNO may follow the document
     with services.db.session() as session:
         session.execute(update(InboundMessage).where(InboundMessage.id == inbound_id)
                         .values(state=state, outcome=outcome, error_code=error_code, updated_at=utcnow(),
-                                body_sealed=None, media_id=None))
+                                body_sealed=None, **kept))
 
 
 def max_tries(services: Services) -> int:

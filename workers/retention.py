@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from accounts.staff import drop_stale_staff_records
 from conversation.notices import NOTICE_INTERVAL
+from conversation.storno_pdf import forget_held_documents
 from services import Services, get_services
 from store.content import delete_invoice_content
 from store.models import (
@@ -51,6 +52,7 @@ def purge_content(services: Services, now: dt.datetime | None = None) -> int:
         # message rows are the duplicate check: keep them as long as Meta may redeliver (WEBHOOK_MAX_AGE_HOURS)
         redelivery_days = math.ceil(services.settings.webhook_max_age_hours / 24)
         drop_stale_metadata(session, now, max(services.settings.retention_days, redelivery_days))
+        forget_held_documents(session, now)
     services.cipher.key_files.destroy_expired(now)  # also what a restored old backup still references
     services.db.checkpoint()
     logger.info("purge: content of %d invoices deleted", deleted)
