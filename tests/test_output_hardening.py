@@ -48,7 +48,8 @@ HSTS = "Strict-Transport-Security"
 @pytest.fixture
 def production_client(app_env: dict[str, str], tmp_path: Path) -> Iterator[FlaskClient]:
     config: dict[str, Any] = {k.lower(): v for k, v in app_env.items()}
-    config.update(app_env="production", secret_key="s" * 40, job_retry_intervals=[0])
+    config.update(app_env="production", secret_key="s" * 40, job_retry_intervals=[0],
+                  key_store_url=app_env["REDIS_URL"])
     production = create_app({**config, "instance_path": str(tmp_path / "production")})
     yield production.test_client()
     get_services(production).close()

@@ -50,7 +50,7 @@ def purge_content(services: Services, now: dt.datetime | None = None) -> int:
         # message rows are the duplicate check: keep them as long as Meta may redeliver (WEBHOOK_MAX_AGE_HOURS)
         redelivery_days = math.ceil(services.settings.webhook_max_age_hours / 24)
         drop_stale_metadata(session, now, max(services.settings.retention_days, redelivery_days))
-    services.cipher.key_files.destroy_expired(now)  # also what a restored old backup still references
+    services.cipher.purge_expired_keys(now)  # also what a restored old backup still references
     services.db.checkpoint()
     logger.info("purge: content of %d invoices deleted", deleted)
     return deleted
