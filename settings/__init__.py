@@ -24,6 +24,13 @@ EMULATOR_CREDENTIALS = {"whatsapp_token": "emulator-token", "whatsapp_app_secret
                         "whatsapp_phone_number_id": "100000000000001"}
 
 
+def same_place(first: str, second: str, server: bool = False) -> bool:
+    """Whether two URLs name the same host and port (and, unless `server`, the same database or socket path)."""
+    a, b = urlsplit(first), urlsplit(second)
+    same_server = (a.hostname, a.port) == (b.hostname, b.port)
+    return same_server and ((server and a.hostname is not None) or a.path.rstrip("/") == b.path.rstrip("/"))
+
+
 class Settings(BaseSettings):
     # An empty variable (KEY=) means the default, so a copied .env.example starts as it is.
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, env_ignore_empty=True)
@@ -172,6 +179,21 @@ class Settings(BaseSettings):
             missing.append("KEY_STORE_URL to redis://... or postgresql://... (key files live on one machine's disk)")
         if missing:
             raise ValueError("APP_ENV=production runs on machines that share no disk: set " + ", ".join(missing))
+        return self
+
+    @model_validator(mode="after")
+    def refuse_keys_beside_what_is_backed_up(self) -> Settings:
+        """Production keeps the keys apart from the main database (its backups would hold them) and from the queue's
+        Redis (no persistence, flushed, backed up with it)."""
+        if not (self.is_production and self.key_store_url):
+            return self
+        scheme = urlsplit(self.key_store_url).scheme.lower()
+        if scheme in POSTGRES_SCHEMES and self.database_url and same_place(self.key_store_url, self.database_url):
+            raise ValueError("KEY_STORE_URL must name a database of its own, not DATABASE_URL's: the main database's "
+                             "backups would hold the keys")
+        if scheme in REDIS_SCHEMES and self.redis_url and same_place(self.key_store_url, self.redis_url, server=True):
+            raise ValueError("KEY_STORE_URL must name a Redis server of its own (persistence on, outside the backups), "
+                             "not REDIS_URL's")
         return self
 
     @property
