@@ -110,7 +110,7 @@ class Services:
         return AnthropicExtractor(self.anthropic, s.extract_model)
 
 
-def key_store_url(settings: Settings, instance_path: Path) -> str:
+def resolve_key_store_url(settings: Settings, instance_path: Path) -> str:
     """KEY_STORE_URL, else the key files' folder: KEY_DIR, else instance/keys (one machine only)."""
     if settings.key_store_url:
         return settings.key_store_url
@@ -119,7 +119,7 @@ def key_store_url(settings: Settings, instance_path: Path) -> str:
 
 def build_key_store(settings: Settings, instance_path: Path) -> KeyStore:
     """The one key store of this app (reading also KEY_STORE_FALLBACK_URL while keys move); connects on first use."""
-    return open_key_store(key_store_url(settings, instance_path), settings.key_store_fallback_url)
+    return open_key_store(resolve_key_store_url(settings, instance_path), settings.key_store_fallback_url)
 
 
 def get_services(app: Flask | None = None) -> Services:

@@ -24,7 +24,7 @@ EMULATOR_CREDENTIALS = {"whatsapp_token": "emulator-token", "whatsapp_app_secret
                         "whatsapp_phone_number_id": "100000000000001"}
 
 
-def same_place(first: str, second: str, server: bool = False) -> bool:
+def is_same_place(first: str, second: str, server: bool = False) -> bool:
     """Whether two URLs name the same host and port (and, unless `server`, the same database or socket path)."""
     a, b = urlsplit(first), urlsplit(second)
     same_server = (a.hostname, a.port) == (b.hostname, b.port)
@@ -188,10 +188,11 @@ class Settings(BaseSettings):
         if not (self.is_production and self.key_store_url):
             return self
         scheme = urlsplit(self.key_store_url).scheme.lower()
-        if scheme in POSTGRES_SCHEMES and self.database_url and same_place(self.key_store_url, self.database_url):
+        if scheme in POSTGRES_SCHEMES and self.database_url and is_same_place(self.key_store_url, self.database_url):
             raise ValueError("KEY_STORE_URL must name a database of its own, not DATABASE_URL's: the main database's "
                              "backups would hold the keys")
-        if scheme in REDIS_SCHEMES and self.redis_url and same_place(self.key_store_url, self.redis_url, server=True):
+        queue = self.redis_url
+        if scheme in REDIS_SCHEMES and queue and is_same_place(self.key_store_url, queue, server=True):
             raise ValueError("KEY_STORE_URL must name a Redis server of its own (persistence on, outside the backups), "
                              "not REDIS_URL's")
         return self

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from store import ContentGone
-from store.keystores.base import KeyStore, expiry_of, make_ref
+from store.keystores.base import KeyStore, compute_expiry, make_ref
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class ContentCipher:
         data_key = AESGCM.generate_key(bit_length=256)
         wrapping_key = AESGCM.generate_key(bit_length=256)
         ref = make_ref(record_id, expires_at)
-        self.keys.put(ref, aes_key_wrap(self._master, wrapping_key), expiry_of(ref))
+        self.keys.put(ref, aes_key_wrap(self._master, wrapping_key), compute_expiry(ref))
         return data_key, aes_key_wrap(wrapping_key, data_key), ref
 
     def unwrap(self, wrapped: bytes, record_id: str, key_ref: str | None) -> bytes:

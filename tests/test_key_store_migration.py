@@ -16,7 +16,7 @@ from rq import SimpleWorker
 from app import create_app
 from services import get_services
 from store.keystores import open_key_store
-from store.keystores.base import KeyStore, expiry_of, make_ref
+from store.keystores.base import KeyStore, compute_expiry, make_ref
 from store.keystores.fallback import FallbackKeyStore
 from store.keystores.moving import Moved, move_keys
 from store.models import utcnow
@@ -110,7 +110,7 @@ def test_a_key_deleted_or_read_while_it_moves_is_neither_resurrected_nor_missed(
     now = utcnow()
     deleted, read = make_ref(str(uuid.uuid4()), now + dt.timedelta(days=1)), make_ref(str(uuid.uuid4()), now)
     for ref in (deleted, read):
-        old.put(ref, b"k" * 40, expiry_of(ref))
+        old.put(ref, b"k" * 40, compute_expiry(ref))
 
     # a download deletes the key (old store first, then the new one) after the move copied it, before it removed it
     service = FallbackKeyStore(new, old)
@@ -120,7 +120,7 @@ def test_a_key_deleted_or_read_while_it_moves_is_neither_resurrected_nor_missed(
     assert new.list_refs() == [] and old.list_refs() == []
 
     # a reader misses the key in the new store, then the move copies it there and removes it from the old one
-    old.put(read, b"r" * 40, expiry_of(read))
+    old.put(read, b"r" * 40, compute_expiry(read))
     reader = FallbackKeyStore(Meanwhile(new, "get", lambda: move_keys(old, new, now)), old)
     assert reader.get(read) == b"r" * 40
     assert new.list_refs() == [read] and old.list_refs() == []

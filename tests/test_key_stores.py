@@ -16,7 +16,7 @@ from sqlalchemy import select
 from services import get_services
 from store import ContentGone
 from store.keystores import open_key_store
-from store.keystores.base import expiry_of, make_ref
+from store.keystores.base import compute_expiry, make_ref
 from store.models import DataKey, DeletionReceipt, DeletionTrigger, utcnow
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
@@ -64,10 +64,10 @@ def test_a_store_keeps_replaces_destroys_and_purges_keys(key_store_url: str) -> 
     store = open_key_store(key_store_url)
     now = utcnow()
     soon, later = make_ref(str(uuid.uuid4()), now), make_ref(str(uuid.uuid4()), now + dt.timedelta(days=3))
-    assert store.put(soon, b"a" * 40, expiry_of(soon)) and store.get(soon) == b"a" * 40
-    assert not store.put(soon, b"b" * 40, expiry_of(soon), replace=False) and store.get(soon) == b"a" * 40
-    assert store.put(soon, b"c" * 40, expiry_of(soon)) and store.get(soon) == b"c" * 40
-    assert store.put(later, b"d" * 40, expiry_of(later))
+    assert store.put(soon, b"a" * 40, compute_expiry(soon)) and store.get(soon) == b"a" * 40
+    assert not store.put(soon, b"b" * 40, compute_expiry(soon), replace=False) and store.get(soon) == b"a" * 40
+    assert store.put(soon, b"c" * 40, compute_expiry(soon)) and store.get(soon) == b"c" * 40
+    assert store.put(later, b"d" * 40, compute_expiry(later))
     assert sorted(store.list_refs()) == sorted([soon, later])
     assert store.purge_expired(now) == 0
     assert store.purge_expired(now + dt.timedelta(hours=2)) == 1  # the sweep's clock, past `soon`'s hour

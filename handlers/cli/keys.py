@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from services import get_services, key_store_url
+from services import get_services, resolve_key_store_url
 from store import KeyStoreUnavailable
 from store.keystores.fallback import FallbackKeyStore
 from store.keystores.moving import move_keys
@@ -24,7 +24,7 @@ def migrate(to_url: str | None) -> None:
     store = services.key_store
     if not isinstance(store, FallbackKeyStore):
         raise click.ClickException(f"KEY_STORE_FALLBACK_URL is not set: {STEPS}")
-    if to_url and to_url != key_store_url(services.settings, services.instance_path):
+    if to_url and to_url != resolve_key_store_url(services.settings, services.instance_path):
         raise click.ClickException(f"--to names another store than KEY_STORE_URL ({store.primary.label}): {STEPS}")
     try:
         moved = move_keys(store.previous, store.primary, utcnow())

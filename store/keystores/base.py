@@ -61,7 +61,7 @@ def check_ref(ref: str) -> str:
     return ref
 
 
-def expiry_of(ref: str) -> dt.datetime:
+def compute_expiry(ref: str) -> dt.datetime:
     """The end of the key's expiry hour: from then on the key is destroyed."""
     match = REF.match(ref)
     if match is None:
@@ -71,4 +71,4 @@ def expiry_of(ref: str) -> dt.datetime:
 
 
 def is_expired(ref: str, now: dt.datetime) -> bool:
-    return expiry_of(ref) <= now
+    return compute_expiry(ref) <= now

@@ -18,7 +18,7 @@ SUFFIX = ".key"
 
 
 @contextmanager
-def reachable(label: str) -> Iterator[None]:
+def map_errors(label: str) -> Iterator[None]:
     """A file system error other than a missing file (a mount gone, permissions) is the store being unavailable."""
     try:
         yield
@@ -40,7 +40,7 @@ class FileKeyStore:
         """Write durably (temp file, fsync, rename), readable by the owner only; the name carries the expiry."""
         path = self._path(ref)
         temp = path.with_suffix(f".{os.getpid()}.tmp")
-        with reachable(self.label):
+        with map_errors(self.label):
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             try:
@@ -62,7 +62,7 @@ class FileKeyStore:
     def get(self, ref: str) -> bytes | None:
         path = self._path(ref)
         try:
-            with reachable(self.label):
+            with map_errors(self.label):
                 return path.read_bytes()
         except FileNotFoundError:
             return None
@@ -71,7 +71,7 @@ class FileKeyStore:
         """Overwrite and unlink the file; True if it existed."""
         path = self._path(ref)
         try:
-            with reachable(self.label):
+            with map_errors(self.label):
                 size = path.stat().st_size
                 with open(path, "r+b") as handle:
                     handle.write(os.urandom(size))
@@ -87,7 +87,7 @@ class FileKeyStore:
         if not self.directory.is_dir():
             return 0
         destroyed = 0
-        with reachable(self.label):
+        with map_errors(self.label):
             for entry in os.scandir(self.directory):
                 ref = entry.name.removesuffix(SUFFIX)
                 if entry.name.endswith(SUFFIX) and REF.match(ref):
@@ -100,12 +100,12 @@ class FileKeyStore:
     def list_refs(self) -> list[str]:
         if not self.directory.is_dir():
             return []
-        with reachable(self.label):
+        with map_errors(self.label):
             names = [entry.name.removesuffix(SUFFIX) for entry in os.scandir(self.directory)]
         return [name for name in names if REF.match(name)]
 
     def ping(self) -> None:
-        with reachable(self.label):
+        with map_errors(self.label):
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             if not os.access(self.directory, os.W_OK | os.X_OK):
                 raise KeyStoreUnavailable(self.label)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from store.keystores.base import KeyStore, expiry_of, is_expired
+from store.keystores.base import KeyStore, compute_expiry, is_expired
 
 
 @dataclass
@@ -29,7 +29,7 @@ def move_keys(source: KeyStore, target: KeyStore, now: dt.datetime) -> Moved:
         if wrapped is None:  # deleted since the listing
             result.deleted_meanwhile += 1
             continue
-        if not target.put(ref, wrapped, expiry_of(ref), replace=False):
+        if not target.put(ref, wrapped, compute_expiry(ref), replace=False):
             result.already_there += 1
         elif source.get(ref) is None:
             target.delete(ref)

@@ -26,7 +26,7 @@ CREATE_LOCK = 0x6B657973  # advisory lock: two processes creating the table at o
 
 
 @contextmanager
-def reachable(label: str) -> Iterator[None]:
+def map_errors(label: str) -> Iterator[None]:
     try:
         yield
     except (OperationalError, InterfaceError, PoolTimeout) as exc:
@@ -44,7 +44,7 @@ class PostgresKeyStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        with reachable(self.label), self.engine.begin() as conn:
+        with map_errors(self.label), self.engine.begin() as conn:
             if not self._ready:
                 conn.execute(sql("SELECT pg_advisory_xact_lock(:lock)"), {"lock": CREATE_LOCK})
                 METADATA.create_all(conn, checkfirst=True)
