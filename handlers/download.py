@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from handlers.security import LINK_PAGE, csrf
 from services import Services, get_services
-from store import ContentGone
+from store import ContentGone, KeyStoreUnavailable
 from store.content import delete_invoice_content, list_categories, open_content, retention_days_of
 from store.links import LinkState, find_link
 from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
@@ -17,6 +17,7 @@ from workers.queue import enqueue_content_deletion
 logger = logging.getLogger(__name__)
 bp = Blueprint("download", __name__, template_folder="templates")
 
+RETRY_AFTER_SECONDS = 60
 # category -> (MIME type, file name ending)
 DOCUMENT_TYPES = {"pdf": ("application/pdf", ".pdf"), "xml": ("application/xml", ".xml"),
                   "xrechnung": ("application/xml", "-XRechnung.xml")}
@@ -32,6 +33,14 @@ def _gone(state: LinkState, language: str = "de") -> Response:
 def content_gone(_error: ContentGone) -> Response:
     """A row whose key file is destroyed (e.g. in a restored backup): the content is gone for good."""
     return _gone(LinkState.EXPIRED)
+
+
+@bp.app_errorhandler(KeyStoreUnavailable)
+def key_store_unavailable(error: KeyStoreUnavailable) -> Response:
+    """The key store did not answer: nothing was taken or deleted; the same link works again in a moment."""
+    logger.warning("%s: answered 503", error)
+    html = render_template("unavailable.html", lang="de")
+    return Response(html, status=503, headers={**LINK_PAGE, "Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 @bp.get("/d/<token>")

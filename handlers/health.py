@@ -8,6 +8,7 @@ from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from services import get_services
+from store import KeyStoreUnavailable
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
@@ -21,7 +22,7 @@ def healthz() -> tuple[dict[str, str], int]:
 @bp.get("/readyz")
 def readyz() -> tuple[dict[str, str], int]:
     services = get_services()
-    checks = {"database": "ok", "redis": "ok"}
+    checks = {"database": "ok", "redis": "ok", "key_store": "ok"}
     try:
         services.db.ping()
     except SQLAlchemyError as exc:
@@ -32,5 +33,10 @@ def readyz() -> tuple[dict[str, str], int]:
     except redis.RedisError as exc:
         logger.warning("readiness: redis unreachable (%s)", type(exc).__name__)
         checks["redis"] = "unreachable"
+    try:
+        services.key_store.ping()
+    except KeyStoreUnavailable as exc:
+        logger.warning("readiness: %s", exc)
+        checks["key_store"] = "unreachable"
     ok = all(v == "ok" for v in checks.values())
     return {"status": "ok" if ok else "unavailable", **checks}, 200 if ok else 503

@@ -21,6 +21,7 @@ from extraction.transcribe import OpenAITranscriber, Transcriber
 from settings import Settings
 from store.crypto import ContentCipher, parse_master_key
 from store.db import Database, WaitLimits, create_db_engine
+from store.keystores import KeyStore, open_key_store
 from whatsapp.client import WhatsAppClient, build_http_session
 
 logger = logging.getLogger(__name__)
@@ -32,8 +33,8 @@ class Services:
     def __init__(self, settings: Settings, instance_path: Path, master_key: str) -> None:
         self.settings = settings
         self.instance_path = instance_path
-        key_dir = Path(settings.key_dir) if settings.key_dir else instance_path / "keys"
-        self.cipher = ContentCipher(parse_master_key(master_key), key_dir)
+        self.key_store = build_key_store(settings, instance_path)
+        self.cipher = ContentCipher(parse_master_key(master_key), self.key_store)
 
     @cached_property
     def db(self) -> Database:
@@ -45,9 +46,10 @@ class Services:
         return Database(create_db_engine(url, limits))
 
     def close(self) -> None:
-        """Release pooled database connections (tests build many apps against one server)."""
+        """Release pooled database and key store connections (tests build many apps against one server)."""
         if "db" in self.__dict__:
             self.db.engine.dispose()
+        self.key_store.close()
 
     @cached_property
     def redis(self) -> redis.Redis:
@@ -106,6 +108,18 @@ class Services:
                                    max_retries=s.ai_retries)
             return OpenAICompatibleExtractor(client, s.extract_model)
         return AnthropicExtractor(self.anthropic, s.extract_model)
+
+
+def resolve_key_store_url(settings: Settings, instance_path: Path) -> str:
+    """KEY_STORE_URL, else the key files' folder: KEY_DIR, else instance/keys (one machine only)."""
+    if settings.key_store_url:
+        return settings.key_store_url
+    return (Path(settings.key_dir) if settings.key_dir else instance_path / "keys").absolute().as_uri()
+
+
+def build_key_store(settings: Settings, instance_path: Path) -> KeyStore:
+    """The one key store of this app (reading also KEY_STORE_FALLBACK_URL while keys move); connects on first use."""
+    return open_key_store(resolve_key_store_url(settings, instance_path), settings.key_store_fallback_url)
 
 
 def get_services(app: Flask | None = None) -> Services:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,12 +13,22 @@ EXTRACT_MODELS = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-4.1-mini"}  #
 MIN_SECRET_BYTES = 32
 HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 B64_KEY = re.compile(r"[A-Za-z0-9_-]{43}=?")  # urlsafe base64 of 32 bytes
+REDIS_SCHEMES = ("redis", "rediss", "unix")  # KEY_STORE_URL schemes (store.keystores opens them)
+POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+KEY_STORE_SCHEMES = ("file", *REDIS_SCHEMES, *POSTGRES_SCHEMES)
 
 
 # EMULATOR=1 (development): the app's own emulated Graph API, and credentials for it where none are set
 EMULATOR_GRAPH_PATH = "/emulator/graph/v25.0"
 EMULATOR_CREDENTIALS = {"whatsapp_token": "emulator-token", "whatsapp_app_secret": "emulator-app-secret",
                         "whatsapp_phone_number_id": "100000000000001"}
+
+
+def is_same_place(first: str, second: str, server: bool = False) -> bool:
+    """Whether two URLs name the same host and port (and, unless `server`, the same database or socket path)."""
+    a, b = urlsplit(first), urlsplit(second)
+    same_server = (a.hostname, a.port) == (b.hostname, b.port)
+    return same_server and ((server and a.hostname is not None) or a.path.rstrip("/") == b.path.rstrip("/"))
 
 
 class Settings(BaseSettings):
@@ -56,7 +67,12 @@ class Settings(BaseSettings):
     extract_api_key: str | None = None
     extract_model: str = Field("", description="default: EXTRACT_MODELS of the backend")
     retention_days: int = Field(30, ge=1, le=30, description="upper bound and default of the tenants' retention")
-    key_dir: str | None = Field(None, description="per-invoice key files; keep out of database backups")
+    key_dir: str | None = Field(None, description="the key files' folder when KEY_STORE_URL is unset (default "
+                                "instance/keys); keep out of database backups")
+    key_store_url: str | None = Field(None, description="where per-invoice keys live, outside the database backups: "
+                                      "file:///path, redis://... or postgresql://...; default file://KEY_DIR")
+    key_store_fallback_url: str | None = Field(None, description="while keys move to KEY_STORE_URL: the store they "
+                                               "come from, read when a key is not found and deleted from as well")
     export_hours: int = Field(24, ge=1, le=72)
     link_days: int = Field(7, ge=1, le=30)
     download_grace_seconds: int = Field(0, ge=0, le=3600)
@@ -129,6 +145,13 @@ class Settings(BaseSettings):
                              "python -c \"import secrets; print(secrets.token_hex(32))\"")
         return value
 
+    @field_validator("key_store_url", "key_store_fallback_url")
+    @classmethod
+    def check_key_store_url(cls, value: str | None) -> str | None:
+        if value and urlsplit(value).scheme.lower() not in KEY_STORE_SCHEMES:
+            raise ValueError("must start with file://, redis:// or postgresql://")
+        return value
+
     @model_validator(mode="after")
     def refuse_weak_production(self) -> Settings:
         """Production starts only with both keys set and the secret key long enough."""
@@ -139,6 +162,39 @@ class Settings(BaseSettings):
         if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
             raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes when APP_ENV=production; "
                              "generate one with python -c \"import secrets; print(secrets.token_hex(32))\"")
+        return self
+
+    @model_validator(mode="after")
+    def refuse_single_machine_production(self) -> Settings:
+        """Production runs web and workers on machines that share no disk: nothing may live in one instance folder
+        or one process."""
+        if not self.is_production:
+            return self
+        missing = []
+        if not self.database_url:
+            missing.append("DATABASE_URL (the default SQLite file lives in one machine's instance folder)")
+        if not self.redis_url:
+            missing.append("REDIS_URL (the embedded Redis lives in one process)")
+        if not self.key_store_url or urlsplit(self.key_store_url).scheme.lower() == "file":
+            missing.append("KEY_STORE_URL to redis://... or postgresql://... (key files live on one machine's disk)")
+        if missing:
+            raise ValueError("APP_ENV=production runs on machines that share no disk: set " + ", ".join(missing))
+        return self
+
+    @model_validator(mode="after")
+    def refuse_keys_beside_what_is_backed_up(self) -> Settings:
+        """Production keeps the keys apart from the main database (its backups would hold them) and from the queue's
+        Redis (no persistence, flushed, backed up with it)."""
+        if not (self.is_production and self.key_store_url):
+            return self
+        scheme = urlsplit(self.key_store_url).scheme.lower()
+        if scheme in POSTGRES_SCHEMES and self.database_url and is_same_place(self.key_store_url, self.database_url):
+            raise ValueError("KEY_STORE_URL must name a database of its own, not DATABASE_URL's: the main database's "
+                             "backups would hold the keys")
+        queue = self.redis_url
+        if scheme in REDIS_SCHEMES and queue and is_same_place(self.key_store_url, queue, server=True):
+            raise ValueError("KEY_STORE_URL must name a Redis server of its own (persistence on, outside the backups), "
+                             "not REDIS_URL's")
         return self
 
     @property

@@ -5,9 +5,9 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import os
 import secrets
-from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -15,7 +15,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
 
 from store import ContentGone
-from store.keyfiles import KeyFiles
+from store.keystores.base import KeyStore, compute_expiry, make_ref
+
+logger = logging.getLogger(__name__)
 
 NONCE_BYTES = 12
 
@@ -37,25 +39,26 @@ def generate_master_key() -> str:
 
 
 class ContentCipher:
-    """Seals and opens content for one master key; per-record wrapping keys live in `key_dir`."""
+    """Seals and opens content for one master key; per-record wrapping keys live in `keys`, wrapped by the master."""
 
-    def __init__(self, master_key: bytes, key_dir: Path) -> None:
+    def __init__(self, master_key: bytes, keys: KeyStore) -> None:
         self._master = master_key
-        self.key_files = KeyFiles(key_dir, master_key)
+        self.keys = keys
         self._pseudonym_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"pseudonym-v1").derive(master_key)
         self._field_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"fields-v1").derive(master_key)
 
     def new_wrapped_key(self, record_id: str, expires_at: dt.datetime) -> tuple[bytes, bytes, str]:
-        """Return (data_key, wrapped_data_key, key_ref): the wrapping key is a new key file outside the database."""
+        """Return (data_key, wrapped_data_key, key_ref): the wrapping key is a new entry in the key store, outside
+        the database (KeyStoreUnavailable when the store does not answer: nothing is sealed then)."""
         data_key = AESGCM.generate_key(bit_length=256)
         wrapping_key = AESGCM.generate_key(bit_length=256)
-        ref = self.key_files.make_ref(record_id, expires_at)
-        self.key_files.create(ref, wrapping_key)
+        ref = make_ref(record_id, expires_at)
+        self.keys.put(ref, aes_key_wrap(self._master, wrapping_key), compute_expiry(ref))
         return data_key, aes_key_wrap(wrapping_key, data_key), ref
 
     def unwrap(self, wrapped: bytes, record_id: str, key_ref: str | None) -> bytes:
-        """The data key; ContentGone when its key file was destroyed (`key_ref` None: wrapped by the master)."""
-        wrapping_key = self._master if key_ref is None else self.key_files.load(key_ref)
+        """The data key; ContentGone when its wrapping key was destroyed (`key_ref` None: wrapped by the master)."""
+        wrapping_key = self._master if key_ref is None else self._load(key_ref)
         if wrapping_key is None:
             raise ContentGone(record_id)
         try:
@@ -63,9 +66,26 @@ class ContentCipher:
         except InvalidUnwrap as exc:
             raise ContentGone(record_id) from exc
 
+    def _load(self, key_ref: str) -> bytes | None:
+        stored = self.keys.get(key_ref)
+        if stored is None:
+            return None
+        try:
+            return aes_key_unwrap(self._master, stored)
+        except InvalidUnwrap:
+            logger.error("key %s does not unwrap with CONTENT_KEY", key_ref.split("-", 1)[0])
+            return None
+
     def destroy_key(self, key_ref: str | None) -> bool:
-        """Crypto-shred one record outside the database; True if its key file existed."""
-        return key_ref is not None and self.key_files.destroy(key_ref)
+        """Crypto-shred one record outside the database; True if its wrapping key existed."""
+        return key_ref is not None and self.keys.delete(key_ref)
+
+    def purge_expired_keys(self, now: dt.datetime) -> int:
+        """Destroy the keys whose expiry hour is over (also those only a restored old backup still references)."""
+        destroyed = self.keys.purge_expired(now)
+        if destroyed:
+            logger.info("key store: %d expired keys destroyed", destroyed)
+        return destroyed
 
     @staticmethod
     def seal(data_key: bytes, plaintext: bytes, associated: str) -> bytes:

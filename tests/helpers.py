@@ -33,8 +33,9 @@ from documents.amounts import compute_totals
 from documents.invoice import InvoiceDocument, Seller
 from extraction.models import InvoiceFields
 from services import get_services
+from store.keystores import open_key_store
 from store.links import create_login_link, redeem_login_link
-from store.models import Tenant
+from store.models import DataKey, SealedContent, Tenant
 from store.phones import open_phone
 from tests.fakes.whatsapp import FakeWhatsApp
 
@@ -268,6 +269,25 @@ def finish_worker(process: subprocess.Popen[bytes], log: Path, timeout: float = 
     return log.read_text(errors="replace")
 
 
+# --- what a database backup holds ------------------------------------------------------------------
+
+def copy_sealed_rows(app: Flask) -> tuple[list[tuple[str, bytes, str | None]], list[tuple[str, str, bytes]]]:
+    """What a database backup holds of the content: wrapped keys (with their key file names) and blobs."""
+    with get_services(app).db.session() as session:
+        keys = [(k.invoice_id, k.wrapped_key, k.key_ref) for k in session.scalars(select(DataKey))]
+        blobs = [(b.invoice_id, b.category, b.ciphertext) for b in session.scalars(select(SealedContent))]
+    return keys, blobs
+
+
+def decrypt_backup(app: Flask, keys: list[tuple[str, bytes, str | None]],
+                   blobs: list[tuple[str, str, bytes]]) -> dict[str, bytes]:
+    """Decrypt a backup with everything the live system has (CONTENT_KEY and the key folder)."""
+    cipher = get_services(app).cipher
+    data_keys = {invoice_id: cipher.unwrap(wrapped, invoice_id, ref) for invoice_id, wrapped, ref in keys}
+    return {category: cipher.open(data_keys[invoice_id], blob, f"{invoice_id}/{category}")
+            for invoice_id, category, blob in blobs}
+
+
 def redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url)
 
@@ -444,3 +464,17 @@ def read_page_texts(pdf: bytes) -> list[str]:
     """The text of each page with whitespace runs collapsed."""
     out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
     return [" ".join(page.split()) for page in out.split("\f") if page.strip()]
+
+
+def empty_key_store(url: str) -> None:
+    """Start a test on a shared key store (Redis, PostgreSQL) with no key of an earlier test in it."""
+    store = open_key_store(url)
+    for ref in store.list_refs():
+        store.delete(ref)
+    store.close()
+
+
+def link_paths(fake: FakeWhatsApp, phone: str = "+4917612345678") -> list[str]:
+    """The download links (paths) the bot sent to `phone`, oldest first."""
+    return [match.group(1) for text in fake.texts_to(phone.lstrip("+"))
+            if (match := re.search(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)", text))]

@@ -91,7 +91,8 @@ def test_readyz_answers_503_within_seconds_when_the_database_hangs(
     response = app.test_client().get("/readyz")
     elapsed = time.monotonic() - started
     assert response.status_code == 503
-    assert response.get_json() == {"status": "unavailable", "database": "unreachable", "redis": "ok"}
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable", "redis": "ok",
+                                   "key_store": "ok"}
     assert elapsed < BOUND_SECONDS
     get_services(app).close()
 

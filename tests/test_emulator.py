@@ -434,9 +434,10 @@ def test_settings_point_the_whatsapp_client_at_the_emulator() -> None:
     assert off.whatsapp_api_base == "https://graph.facebook.com/v25.0" and off.whatsapp_token == ""
 
 
-def test_the_emulator_is_absent_when_off_and_refused_in_production(app_env: dict[str, str], tmp_path: Path) -> None:
+def test_the_emulator_is_absent_when_off_and_refused_in_production(app_env: dict[str, str], tmp_path: Path,
+                                                                   postgres_key_store_url: str) -> None:
     config: dict[str, Any] = {k.lower(): v for k, v in app_env.items() if k != "JOB_RETRY_INTERVALS"}
-    config["instance_path"] = str(tmp_path / "instance")
+    config.update(instance_path=str(tmp_path / "instance"), key_store_url=postgres_key_store_url)
     for overrides in ({"emulator": False}, {"app_env": "production", "emulator": False}):
         app = create_app({**config, "secret_key": "s" * 64, **overrides})
         client = app.test_client()

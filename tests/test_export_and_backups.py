@@ -16,10 +16,19 @@ from sqlalchemy import select
 
 from services import get_services
 from store import ContentGone
-from store.models import DataKey, Invoice, SealedContent, utcnow
+from store.models import Invoice, SealedContent, utcnow
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.forensics import distinctive_words, find_needles
-from tests.helpers import TENANT_PHONE, AddTenant, IssueByVoice, SendText, SendVoiceNote, load_cases
+from tests.helpers import (
+    TENANT_PHONE,
+    AddTenant,
+    IssueByVoice,
+    SendText,
+    SendVoiceNote,
+    copy_sealed_rows,
+    decrypt_backup,
+    load_cases,
+)
 from workers.retention import purge_content
 
 CASES = {c["id"]: c for c in load_cases()}
@@ -73,23 +82,6 @@ def test_export_holds_exactly_this_tenants_data(
                     if w not in mine["transcript"] and w not in open_draft["transcript"]})
     assert find_needles(everything, needles) == []
     assert INVOICE_LINK.search(last_text(whatsapp_fake, OTHER_PHONE))  # the other invoice exists, untouched
-
-
-def copy_sealed_rows(app: Flask) -> tuple[list[tuple[str, bytes, str | None]], list[tuple[str, str, bytes]]]:
-    """What a database backup holds of the content: wrapped keys (with their key file names) and blobs."""
-    with get_services(app).db.session() as session:
-        keys = [(k.invoice_id, k.wrapped_key, k.key_ref) for k in session.scalars(select(DataKey))]
-        blobs = [(b.invoice_id, b.category, b.ciphertext) for b in session.scalars(select(SealedContent))]
-    return keys, blobs
-
-
-def decrypt_backup(app: Flask, keys: list[tuple[str, bytes, str | None]],
-                   blobs: list[tuple[str, str, bytes]]) -> dict[str, bytes]:
-    """Decrypt a backup with everything the live system has (CONTENT_KEY and the key folder)."""
-    cipher = get_services(app).cipher
-    data_keys = {invoice_id: cipher.unwrap(wrapped, invoice_id, ref) for invoice_id, wrapped, ref in keys}
-    return {category: cipher.open(data_keys[invoice_id], blob, f"{invoice_id}/{category}")
-            for invoice_id, category, blob in blobs}
 
 
 @pytest.mark.parametrize("trigger", ["download", "retention", "loeschen", "offboarding"])

@@ -255,8 +255,10 @@ def test_weak_or_misspelt_settings_are_refused_in_one_line(app_env: dict[str, st
     assert expected in str(refused.value) and "\n" not in str(refused.value)
 
 
-def test_production_starts_with_strong_settings(app_env: dict[str, str], tmp_path: Path) -> None:
-    app = make_app(app_env, tmp_path, app_env="production", secret_key=LONG_SECRET, content_key=CONTENT_KEY)
+def test_production_starts_with_strong_settings(app_env: dict[str, str], tmp_path: Path,
+                                                postgres_key_store_url: str) -> None:
+    app = make_app(app_env, tmp_path, app_env="production", secret_key=LONG_SECRET, content_key=CONTENT_KEY,
+                   key_store_url=postgres_key_store_url)
     assert get_services(app).settings.is_production and app.config["SECRET_KEY"] == LONG_SECRET
 
 
@@ -310,7 +312,9 @@ def test_flask_skip_dotenv_turns_the_reading_off(shell: Path) -> None:
 
 def test_production_refuses_a_dotenv_file_in_one_line(shell: Path) -> None:
     (shell / ".env").write_text("SUPPORT_CONTACT=hilfe@example.de\n")
-    os.environ.update(APP_ENV="production", SECRET_KEY=LONG_SECRET, CONTENT_KEY=CONTENT_KEY)
+    os.environ.update(APP_ENV="production", SECRET_KEY=LONG_SECRET, CONTENT_KEY=CONTENT_KEY,
+                      DATABASE_URL=f"sqlite:///{shell / 'app.db'}", REDIS_URL="redis://127.0.0.1:6379/15",
+                      KEY_STORE_URL="postgresql://postgres@127.0.0.1:5432/never_connected_keys")
     result = flask("tenant", "list")
     assert result.exit_code == 1 and result.output == (
         f"Error: APP_ENV=production takes its settings from the environment only, but the flask command loaded "

@@ -46,9 +46,10 @@ HSTS = "Strict-Transport-Security"
 
 # --- (c) security headers in production -----------------------------------------------------------
 @pytest.fixture
-def production_client(app_env: dict[str, str], tmp_path: Path) -> Iterator[FlaskClient]:
+def production_client(app_env: dict[str, str], postgres_key_store_url: str, tmp_path: Path) -> Iterator[FlaskClient]:
     config: dict[str, Any] = {k.lower(): v for k, v in app_env.items()}
-    config.update(app_env="production", secret_key="s" * 40, job_retry_intervals=[0])
+    config.update(app_env="production", secret_key="s" * 40, job_retry_intervals=[0],
+                  key_store_url=postgres_key_store_url)
     production = create_app({**config, "instance_path": str(tmp_path / "production")})
     yield production.test_client()
     get_services(production).close()

@@ -121,7 +121,7 @@ def test_nothing_left_after_the_retention_purge(
     services = get_services(app)
     assert purge_content(services, now=utcnow() + dt.timedelta(days=30, hours=2)) == 1
     assert scan(needles) == {}
-    assert not list(services.cipher.key_files.directory.glob("*.key"))
+    assert services.key_store.list_refs() == []
     assert client.post(path).status_code == 404  # even the spent link's hash is forgotten by now
 
 

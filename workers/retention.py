@@ -53,7 +53,7 @@ def purge_content(services: Services, now: dt.datetime | None = None) -> int:
         redelivery_days = math.ceil(services.settings.webhook_max_age_hours / 24)
         drop_stale_metadata(session, now, max(services.settings.retention_days, redelivery_days))
         forget_held_documents(session, now)
-    services.cipher.key_files.destroy_expired(now)  # also what a restored old backup still references
+    services.cipher.purge_expired_keys(now)  # also what a restored old backup still references
     services.db.checkpoint()
     logger.info("purge: content of %d invoices deleted", deleted)
     return deleted

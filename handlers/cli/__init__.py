@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from handlers.cli import audit, db, service, support_user, tenant, tenant_codes, tenant_privacy, whisper_model
+from handlers.cli import audit, db, keys, service, support_user, tenant, tenant_codes, tenant_privacy, whisper_model
 from handlers.cli.output import guard_schema
 
-GROUPS = (db.group, tenant.group, support_user.group, audit.group)
+GROUPS = (db.group, tenant.group, support_user.group, audit.group, keys.group)
 assert tenant_codes and tenant_privacy  # they add their commands to tenant.group
 
 
