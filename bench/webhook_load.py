@@ -2,6 +2,7 @@
 
 Usage: .venv/bin/python bench/webhook_load.py [--seconds 15] [--rounds 3] [--connections 8] [--tenants 5]
            [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_load] [--redis-url redis://127.0.0.1:6379/5]
+           [--key-store-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_load_keys]
 
 Runs the Procfile's `web` line as it is (`flask db upgrade && gunicorn --workers ${WEB_CONCURRENCY:-2} ...
 "app:create_app()"`, access log included, to a file) and the same gunicorn command line with `bench.bare_app:app`, a
@@ -285,6 +286,8 @@ def main() -> None:
                         help="bodies written per round: seconds x max-rate (each sent once)")
     parser.add_argument("--database-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_load")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/5")
+    parser.add_argument("--key-store-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_load_keys",
+                        help="production needs a key store of its own (a scratch database named bench*)")
     parser.add_argument("--web-concurrency", default=os.environ.get("WEB_CONCURRENCY", "2"))
     args = parser.parse_args()
     wrk = ensure_wrk()
@@ -294,12 +297,13 @@ def main() -> None:
         tmp = Path(tmp_dir)
         url = args.database_url if not args.database_url.startswith("sqlite") else f"sqlite:///{tmp / 'bench.db'}"
         reset_database(url)
+        reset_database(args.key_store_url)
         client = redis.Redis.from_url(args.redis_url)
         client.flushdb()
         env = {**os.environ, "APP_ENV": "production", "FLASK_SKIP_DOTENV": "1", "DATABASE_URL": url,
                "REDIS_URL": args.redis_url, "QUEUE_NAME": queue_name, "SECRET_KEY": "b" * 64,
                "CONTENT_KEY": CONTENT_KEY, "WHATSAPP_APP_SECRET": SECRET, "WHATSAPP_VERIFY_TOKEN": "bench",
-               "KEY_DIR": str(tmp / "keys"), "INSTANCE_PATH": str(tmp / "instance"),
+               "KEY_STORE_URL": args.key_store_url, "INSTANCE_PATH": str(tmp / "instance"),
                "WEB_CONCURRENCY": str(args.web_concurrency),
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         app_port, bare_port = free_port(), free_port()
