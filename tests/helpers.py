@@ -48,6 +48,7 @@ CONTENT_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 TENANT_PHONE = "+4917612345678"
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+INVOICE_LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")  # the download link's path in a reply
 # A tenant as typed into the support console's form.
 NEW_TENANT = {"phone": "0176 98765432", "company": "Malerbetrieb Schulz", "street": "Hauptstraße 1",
               "postal_code": "10115", "city": "Berlin", "tax_number": "12/345/67890", "vat_id": "",

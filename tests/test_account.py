@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import struct
 import zlib
 from collections.abc import Callable
@@ -34,6 +33,7 @@ from store.models import (
 )
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     PROFILE,
     TENANT_PHONE,
     AddTenant,
@@ -51,7 +51,6 @@ from tests.helpers import (
 CASES = [c for c in load_cases() if c["expected"] and c["language"] == "de"]
 OTHER_PHONE = "+4915112345678"
 NEW_PHONE = "+4917698765432"
-MAGIC_LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 
 
 def make_invoice(app: Flask, issue: IssueByVoice, case: dict[str, Any], phone: str = TENANT_PHONE) -> Invoice:
@@ -212,7 +211,7 @@ def test_download_from_the_account_page_returns_the_pdf_and_deletes_the_content(
         whatsapp_fake: FakeWhatsApp) -> None:
     invoice = make_invoice(app, issue_by_voice, CASES[0])
     [reply] = whatsapp_fake.texts_to(TENANT_PHONE)
-    magic = MAGIC_LINK.search(reply)
+    magic = INVOICE_LINK.search(reply)
     assert magic
     token = account_log_in(app, client, tenant)
 

@@ -4,7 +4,6 @@ and send limits hold across numbers."""
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable, Iterator
 from email.message import Message
 
@@ -22,6 +21,7 @@ from store.models import AccountNotice, AuditEntry, OtpChallenge, OtpSend
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     PROFILE,
     TENANT_PHONE,
     AddTenant,
@@ -41,7 +41,6 @@ NEW_IBAN = "DE02120300000000202051"
 NEW_PHONE = "+4917698765432"
 THIRD_PHONE = "+4915112345678"
 FOURTH_PHONE = "+4916012345678"
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 NS = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
 
 
@@ -70,7 +69,7 @@ def wrong_code(code: str) -> str:
 
 def invoiced_iban(client: FlaskClient, whatsapp_fake: FakeWhatsApp) -> str:
     """The IBAN in the EN 16931 XML of the newest invoice link sent to the tenant."""
-    link = LINK.search(whatsapp_fake.texts_to(TENANT_PHONE)[-1])
+    link = INVOICE_LINK.search(whatsapp_fake.texts_to(TENANT_PHONE)[-1])
     assert link, whatsapp_fake.texts_to(TENANT_PHONE)[-1]
     reader = PdfReader(io.BytesIO(client.post(link.group(1)).data))
     [xml] = reader.attachments["factur-x.xml"]

@@ -22,6 +22,7 @@ from store.models import ArchiveState, DeletionReceipt, DeletionTrigger, Invoice
 from tests.fakes.smtp import FakeSmtp
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     TENANT_PHONE,
     IssueByVoice,
     Press,
@@ -34,7 +35,6 @@ from tests.helpers import (
 from workers.retention import purge_content
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 ARCHIVES = ["archiv@elektro-meier.de", "belege@steuerkanzlei-beispiel.de"]
 
 
@@ -86,7 +86,7 @@ def body_of(mail: EmailMessage) -> str:
 
 
 def download(client: FlaskClient, reply: str) -> int:
-    match = LINK.search(reply)
+    match = INVOICE_LINK.search(reply)
     assert match, reply
     return client.post(match.group(1)).status_code
 

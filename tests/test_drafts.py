@@ -29,6 +29,7 @@ from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     SAMPLES,
     TENANT_PHONE,
     AddTenant,
@@ -42,7 +43,6 @@ from tests.helpers import (
 )
 
 CASES = {c["id"]: c for c in load_cases()}
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 PREVIEW = re.compile(r"https://rechnung\.example(/e/[A-Za-z0-9_-]+)")
 Say = Callable[..., None]
 
@@ -71,7 +71,7 @@ def counter_of(app: Flask, tenant_id: int) -> int:
 
 def download(client: FlaskClient, reply: str) -> tuple[str, bytes]:
     """Download the invoice a reply links to: (its PDF text, its embedded Factur-X XML)."""
-    path = LINK.search(reply)
+    path = INVOICE_LINK.search(reply)
     assert path, reply
     response = client.post(path.group(1))
     assert response.status_code == 200
@@ -227,7 +227,7 @@ def test_auto_issue_tenant_gets_the_invoice_at_once(
     run_worker()
     assert not button_messages(whatsapp_fake)
     [ready] = texts(whatsapp_fake)
-    assert "RE-" in ready and "378,42 €" in ready and LINK.search(ready)
+    assert "RE-" in ready and "378,42 €" in ready and INVOICE_LINK.search(ready)
 
 
 def test_english_tenant_gets_english_drafts_questions_and_buttons(

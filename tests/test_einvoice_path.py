@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from store.models import Invoice, InvoiceState, SealedContent
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     TENANT_PHONE,
     IssueByVoice,
     Press,
@@ -30,14 +30,13 @@ from tests.helpers import (
 from tests.schematron import check_schematron
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 NS = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00"
        b"\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
 def invoice_link(whatsapp_fake: FakeWhatsApp) -> str:
-    match = LINK.search(whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1])
+    match = INVOICE_LINK.search(whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1])
     assert match, whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1]
     return match.group(1)
 

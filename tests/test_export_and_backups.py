@@ -20,6 +20,7 @@ from store.models import Invoice, SealedContent, utcnow
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.forensics import distinctive_words, find_needles
 from tests.helpers import (
+    INVOICE_LINK,
     TENANT_PHONE,
     AddTenant,
     IssueByVoice,
@@ -34,7 +35,6 @@ from workers.retention import purge_content
 CASES = {c["id"]: c for c in load_cases()}
 OTHER_PHONE = "+4915112345679"
 EXPORT_LINK = re.compile(r"https://rechnung\.example(/export/[A-Za-z0-9_-]+)")
-INVOICE_LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 
 
 def last_text(whatsapp_fake: FakeWhatsApp, phone: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import logging
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.openai_chat import FakeOpenAIChat
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     TENANT_PHONE,
     AddTenant,
     IssueByVoice,
@@ -38,7 +38,6 @@ from tests.helpers import (
 CASES = {c["id"]: c for c in load_cases()}
 EXTRACT_KEY = "test-extract-key"
 MODEL = "qwen2.5-7b-instruct"
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 
 
 @pytest.fixture
@@ -86,7 +85,7 @@ def test_voice_note_draft_create_invoice_through_an_openai_compatible_endpoint(
     [draft] = button_messages(whatsapp_fake)
     assert case["fields"]["customer"]["name"] in draft.text
     [ready] = texts(whatsapp_fake)
-    path = LINK.search(ready)
+    path = INVOICE_LINK.search(ready)
     assert path, ready
     download = client.post(path.group(1))
     assert download.status_code == 200 and download.mimetype == "application/pdf"

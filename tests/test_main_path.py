@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -28,10 +27,9 @@ from store.models import (
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
-from tests.helpers import TENANT_PHONE, AddTenant, Press, SendVoiceNote, button_messages, load_cases
+from tests.helpers import INVOICE_LINK, TENANT_PHONE, AddTenant, Press, SendVoiceNote, button_messages, load_cases
 
 INVOICE_CASES = [c for c in load_cases() if c["expected"]]
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 
 
 def money(value: str, language: str) -> str:
@@ -76,7 +74,7 @@ def test_voice_note_becomes_a_downloadable_invoice_and_then_disappears(
     expected = case["expected"]
     assert customer in reply
     assert money(expected["gross"], language) in reply
-    path = LINK.search(reply)
+    path = INVOICE_LINK.search(reply)
     assert path, reply
 
     page = client.get(path.group(1))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import io
 import json
-import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from store.db import upgrade_database
 from store.models import Invoice, InvoiceState
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     TENANT_PHONE,
     IssueByVoice,
     account_log_in,
@@ -39,7 +39,6 @@ from tests.helpers import (
 from tests.test_migrations import TENANT_AT_0004, create_old_database
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 NS = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"}
 HSTS = "Strict-Transport-Security"
 
@@ -229,7 +228,7 @@ def test_a_control_character_from_the_model_does_not_fail_the_invoice(
     with get_services(app).db.session() as session:
         [invoice] = session.scalars(select(Invoice).where(Invoice.tenant_id == tenant)).all()
         assert invoice.state is InvoiceState.ISSUED and invoice.number is not None
-    link = LINK.search(whatsapp_fake.texts_to(TENANT_PHONE)[-1])
+    link = INVOICE_LINK.search(whatsapp_fake.texts_to(TENANT_PHONE)[-1])
     assert link, whatsapp_fake.texts_to(TENANT_PHONE)
     [xml] = PdfReader(io.BytesIO(client.post(link.group(1)).data)).attachments["factur-x.xml"]
     root = etree.fromstring(xml)

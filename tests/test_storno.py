@@ -4,7 +4,6 @@ changes nothing. On real processes: webhook -> RQ worker -> fakes."""
 from __future__ import annotations
 
 import io
-import re
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -22,6 +21,7 @@ from store.models import InboundMessage, Invoice, InvoiceState, Outcome, Tenant
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     SAMPLES,
     TENANT_PHONE,
     AddTenant,
@@ -40,7 +40,6 @@ CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
 LEITWEG_ID = "04011000-1234512345-06"
 TOWN_HALL = {"name": "Stadt Köln, Gebäudewirtschaft", "company": "Stadt Köln", "street": "Willy-Brandt-Platz 2",
              "postal_code": "50679", "city": "Köln", "is_business": True, "leitweg_id": LEITWEG_ID}
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
       "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
       "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"}
@@ -66,7 +65,7 @@ def only_number(app: Flask, tenant_id: int) -> str:
 
 
 def download(client: FlaskClient, reply: str, category: str = "") -> bytes:
-    match = LINK.search(reply)
+    match = INVOICE_LINK.search(reply)
     assert match, reply
     response = client.post(match.group(1) + category)
     assert response.status_code == 200
@@ -174,7 +173,7 @@ def test_storno_by_voice_of_an_xrechnung_gives_the_xrechnung_credit_note_too(
     cancellation = original[:-4] + "0002"
     assert f"Stornorechnung {cancellation}" in ready
     assert "Stadt Köln" in button_messages(whatsapp_fake)[-1].text  # the corrected draft
-    match = LINK.search(ready)
+    match = INVOICE_LINK.search(ready)
     assert match
     page = client.get(match.group(1)).get_data(as_text=True)
     assert f'action="{match.group(1)}/xrechnung"' in page
@@ -294,7 +293,7 @@ def test_a_retried_storno_turn_sends_its_link_and_draft_without_a_second_number(
     assert f"Stornorechnung {cancellation}" in ready
     assert len(button_messages(whatsapp_fake)) == drafts_before + 1
     assert sorted(invoices(app)) == [original, cancellation]
-    assert client.get(LINK.search(ready).group(1)).status_code == 200  # type: ignore[union-attr]
+    assert client.get(INVOICE_LINK.search(ready).group(1)).status_code == 200  # type: ignore[union-attr]
     with get_services(app).db.session() as session:
         last = session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())).first()
         assert last is not None and last.attempts == 2 and last.outcome is Outcome.CANCELLATION_ISSUED

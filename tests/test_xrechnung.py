@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -28,6 +27,7 @@ from store.models import Invoice, InvoiceState, SealedContent, Tenant
 from tests.fakes.anthropic_api import FakeAnthropic
 from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
+    INVOICE_LINK,
     TENANT_PHONE,
     AddTenant,
     Press,
@@ -48,7 +48,6 @@ SELLER = Seller(company="Sanitär Weber GmbH", street="Werkstattweg 5", postal_c
 TOWN_HALL = {"name": "Stadt Köln, Gebäudewirtschaft", "company": "Stadt Köln", "street": "Willy-Brandt-Platz 2",
              "postal_code": "50679", "city": "Köln", "is_business": True, "leitweg_id": LEITWEG_ID}
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
-LINK = re.compile(r"https://rechnung\.example(/d/[A-Za-z0-9_-]+)")
 
 
 def public_document(**customer: Any) -> InvoiceDocument:
@@ -182,7 +181,7 @@ def invoice_rows(app: Flask) -> list[tuple[InvoiceState, str | None]]:
 
 def download_xrechnung(client: FlaskClient, reply: str) -> bytes:
     """The second download of the invoice a reply links to: the XRechnung (and no plain XML)."""
-    match = LINK.search(reply)
+    match = INVOICE_LINK.search(reply)
     assert match, reply
     path = match.group(1)
     page = client.get(path).get_data(as_text=True)
