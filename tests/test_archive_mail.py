@@ -24,6 +24,7 @@ from tests.fakes.whatsapp import FakeWhatsApp
 from tests.helpers import (
     INVOICE_LINK,
     TENANT_PHONE,
+    AddTenant,
     IssueByVoice,
     Press,
     SendText,
@@ -36,6 +37,7 @@ from workers.retention import purge_content
 
 CASE = next(c for c in load_cases() if c["id"] == "waschbecken")
 ARCHIVES = ["archiv@elektro-meier.de", "belege@steuerkanzlei-beispiel.de"]
+LEITWEG_ID = "04011000-1234512345-06"  # valid check digits (the KoSIT test suite's)
 
 
 def with_email(case: dict[str, object], email: str) -> dict[str, object]:
@@ -210,3 +212,32 @@ def test_archive_addresses_by_page_console_and_cli_the_weekly_reminder_and_a_sto
     history = text_of(account.get("/konto/archiv"))
     assert re.search(r"RE-2026-0004.*?an das Archiv gegangen am", history, re.S)
     assert re.search(r"RE-2026-0001.*?keine Archivkopie", history, re.S)
+
+
+def test_an_english_tenant_sends_a_public_sector_customer_the_pdf_and_the_xrechnung(
+        app: Flask, add_tenant: AddTenant, issue_by_voice: IssueByVoice, press: Press,
+        run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    tenant_id = add_tenant(language="en")
+    assert "changed" in app.test_cli_runner().invoke(
+        args=["tenant", "edit", str(tenant_id), "--business-phone", "030 555 0190"]).output  # XRechnung needs it
+    english = next(c for c in load_cases() if c["id"] == "english")
+    customer = {"name": "Bezirksamt Mitte", "company": "Land Berlin", "street": "Karl-Marx-Allee 31",
+                "postal_code": "10178", "city": "Berlin", "is_business": True, "leitweg_id": LEITWEG_ID,
+                "email": "rechnungen@ba-mitte.example"}
+    with FakeSmtp() as smtp:
+        get_services(app).settings.smtp_url = smtp.url
+        issue_by_voice({**english, "fields": {**english["fields"], "customer": customer}})
+        [ready] = [m for m in button_messages(whatsapp_fake) if "Send to customer" in m.titles]
+        assert "§ 14b" in ready.text or "§14b" in ready.text  # no archive address: keep the PDF yourself
+        press("Send to customer", ready)
+        run_worker()
+        [mail] = received(smtp)
+    number = the_invoice(app).number or ""
+    assert mail["To"] == "rechnungen@ba-mitte.example"
+    assert mail["Subject"] == f"Invoice {number} from Elektro Meier GmbH"
+    assert "please find attached our invoice" in body_of(mail) and "(with XRechnung)" in body_of(mail)
+    files = attachments(mail)
+    assert list(files) == [f"Rechnung-{number}.pdf", f"Rechnung-{number}-XRechnung.xml"]
+    xrechnung = files[f"Rechnung-{number}-XRechnung.xml"]
+    assert f"<ram:BuyerReference>{LEITWEG_ID}</ram:BuyerReference>".encode() in xrechnung
+    assert "was e-mailed to rechnungen@ba-mitte.example" in whatsapp_fake.texts_to(TENANT_PHONE.lstrip("+"))[-1]
