@@ -112,6 +112,8 @@ def test_a_pdf_that_is_not_exactly_an_invoice_of_this_tenant_is_refused_and_noth
     altered = with_xml(own, lambda xml: xml.replace(b"378.42</ram:GrandTotalAmount>", b"37.84</ram:GrandTotalAmount>"))
     refusals = [(foreign, "application/pdf", "Diese Rechnung ist nicht von dir"),
                 (altered, "application/pdf", f"Diese PDF stimmt nicht mit der Rechnung {number} überein"),
+                (with_xml(own, lambda xml: xml.replace(f"<ram:ID>{number}<".encode(), b"<ram:ID>RE-2099-0999<")),
+                 "application/pdf", "Die Rechnung RE-2099-0999 aus dieser PDF finde ich bei dir nicht"),
                 (with_xml(own, None), "application/pdf", "In dieser PDF steckt keine E-Rechnung"),
                 (b"Rechnung RE-2026-0001: 378,42 EUR\n", "text/plain", "Das Dokument ist keine PDF-Datei")]
     for data, mime_type, answer in refusals:
