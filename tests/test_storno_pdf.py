@@ -146,4 +146,5 @@ def test_the_xml_read_back_gives_every_sample_invoice_its_amounts_labour_share_a
         back, gross = read_fields(xml)
         again = compute_totals(back, Decimal(7), mode)  # the rates come from the XML, not the profile
         assert (again.gross, again.labour_net, back.customer) == (totals.gross, totals.labour_net, fields.customer)
+        assert [item.kind for item in back.items] == [item.kind for item in fields.items]  # "Leistungsart", BG-32
         assert gross == totals.gross

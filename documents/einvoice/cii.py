@@ -22,6 +22,7 @@ from documents.einvoice.parts import (
 from documents.einvoice.settlement import add_settlement
 from documents.invoice import DocumentKind, InvoiceDocument
 from documents.labels import LABELS, language_of
+from extraction.models import ItemKind
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ PEPPOL_BILLING = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"  # BT-23, as XRec
 INVOICE_TYPE = "380"  # UNTDID 1001: commercial invoice
 CREDIT_NOTE_TYPE = "381"  # UNTDID 1001: credit note, the Stornorechnung's type (its amounts stay positive)
 # UN/ECE Recommendation 20 codes of the units in extraction.models.Unit
+KIND_ATTRIBUTE = "Leistungsart"  # BT-160: the item's kind (BT-161), so that a returned invoice reads back exactly
+KIND_VALUES = {ItemKind.LABOR: "Arbeitsleistung", ItemKind.MATERIAL: "Material", ItemKind.TRAVEL: "Fahrtkosten",
+               ItemKind.OTHER: "Sonstiges"}
 UNIT_CODES = {"h": "HUR", "piece": "H87", "m": "MTR", "m2": "MTK", "m3": "MTQ", "km": "KMT", "kg": "KGM",
               "l": "LTR", "day": "DAY", "lump_sum": "LS"}
 
@@ -113,10 +117,14 @@ def add_header(root: Any, doc: InvoiceDocument) -> None:
 
 
 def add_line(transaction: Any, index: int, line: Line, tax_mode: TaxMode) -> None:
-    """One invoice line (BG-25): quantity, net price, VAT category and line net."""
+    """One invoice line (BG-25): its kind as an item attribute, quantity, net price, VAT category and line net."""
     item = add_element(transaction, "ram:IncludedSupplyChainTradeLineItem")
     add_element(add_element(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", str(index))
-    add_element(add_element(item, "ram:SpecifiedTradeProduct"), "ram:Name", line.description)
+    product = add_element(item, "ram:SpecifiedTradeProduct")
+    add_element(product, "ram:Name", line.description)
+    attribute = add_element(product, "ram:ApplicableProductCharacteristic")  # BG-32: labour, material, travel
+    add_element(attribute, "ram:Description", KIND_ATTRIBUTE)
+    add_element(attribute, "ram:Value", KIND_VALUES[line.kind])
     price = add_element(add_element(item, "ram:SpecifiedLineTradeAgreement"), "ram:NetPriceProductTradePrice")
     add_element(price, "ram:ChargeAmount", format_price(line.unit_price))
     delivery = add_element(item, "ram:SpecifiedLineTradeDelivery")

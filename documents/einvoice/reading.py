@@ -2,7 +2,8 @@
 its number and seller first, then, once the XML is known to be one the tenant was issued, its fields.
 
 The XML is untrusted until then: parsed without DTDs, entities or network. What the XML does not carry is guessed:
-an item's kind from its unit and words (it only decides the §35a labour share), whether prices were said including
+an item's kind from its unit and words when the XML has no "Leistungsart" attribute (XML written before 2026-11-28; the
+kind only decides the §35a labour share), whether prices were said including
 VAT (the net prices stated give the same amounts), a business customer from a contact person, a VAT id, a Leitweg-ID
 or a legal form in the buyer's name.
 """
@@ -19,7 +20,7 @@ from lxml import etree
 from pydantic import ValidationError
 
 from documents import EInvoiceUnreadable
-from documents.einvoice.cii import UNIT_CODES
+from documents.einvoice.cii import KIND_ATTRIBUTE, KIND_VALUES, UNIT_CODES
 from documents.einvoice.parties import compact
 from documents.einvoice.parts import NAMESPACES
 from documents.labels import LABELS
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 UNITS = {code: Unit(unit) for unit, code in UNIT_CODES.items()}
+KINDS = {value: kind for kind, value in KIND_VALUES.items()}
 EXEMPTION_NOTES = {LABELS[language][key] for language in LABELS for key in ("small_business", "reverse_charge")}
 TRAVEL_WORDS = re.compile(r"fahrt|travel|trip|call-out", re.IGNORECASE)
 # a buyer named with a legal form is a business (its name was its company's: the XML has no contact person then)
@@ -102,6 +104,15 @@ def guess_kind(unit: Unit, description: str) -> ItemKind:
     return ItemKind.OTHER
 
 
+def read_kind(line: Any, unit: Unit, description: str) -> ItemKind:
+    """The item attribute "Leistungsart" (BG-32) this service writes; guessed for XML written before it did."""
+    for attribute in line.xpath("ram:SpecifiedTradeProduct/ram:ApplicableProductCharacteristic", namespaces=NAMESPACES):
+        kind = KINDS.get(text_at(attribute, "ram:Value") or "")
+        if text_at(attribute, "ram:Description") == KIND_ATTRIBUTE and kind is not None:
+            return kind
+    return guess_kind(unit, description)
+
+
 def read_item(line: Any) -> Item:
     """One invoice line (BG-25) as the extraction contract's item: net price, explicit VAT rate."""
     description = text_at(line, "ram:SpecifiedTradeProduct/ram:Name") or ""
@@ -111,7 +122,7 @@ def read_item(line: Any) -> Item:
         raise EInvoiceUnreadable("a unit this service does not use")
     tax = "ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax"
     standard = text_at(line, f"{tax}/ram:CategoryCode") in ("S", "Z")
-    return Item(description=description, unit=unit, kind=guess_kind(unit, description),
+    return Item(description=description, unit=unit, kind=read_kind(line, unit, description),
                 quantity=read_amount(line, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity"),
                 unit_price=read_amount(line, "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice/"
                                              "ram:ChargeAmount"),
