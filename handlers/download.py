@@ -11,7 +11,7 @@ from services import Services, get_services
 from store import ContentGone, KeyStoreUnavailable
 from store.content import delete_invoice_content, list_categories, open_content, retention_days_of
 from store.links import LinkState, find_link
-from store.models import DeletionTrigger, Invoice, InvoiceState, Tenant, utcnow
+from store.models import DeletionTrigger, Invoice, InvoiceState, MagicLink, Tenant, utcnow
 from workers.queue import enqueue_content_deletion
 
 logger = logging.getLogger(__name__)
@@ -43,16 +43,24 @@ def key_store_unavailable(error: KeyStoreUnavailable) -> Response:
     return Response(html, status=503, headers={**LINK_PAGE, "Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def find_issued(session: Session, token: str) -> tuple[LinkState, MagicLink | None, Invoice | None]:
+    """The link and its issued invoice; a draft's link counts as unknown (drafts are previewed on /e/, never here)."""
+    state, link = find_link(session, token)
+    if state is not LinkState.VALID or link is None:
+        return state, None, None
+    invoice = session.get_one(Invoice, link.invoice_id)
+    if invoice.state is InvoiceState.DRAFT or invoice.number is None:
+        return LinkState.UNKNOWN, None, None
+    return state, link, invoice
+
+
 @bp.get("/d/<token>")
 def show(token: str) -> Response:
     services = get_services()
     with services.db.session() as session:
-        state, link = find_link(session, token)
-        if state is not LinkState.VALID or link is None:
+        state, link, invoice = find_issued(session, token)
+        if link is None or invoice is None:
             return _gone(state)
-        invoice = session.get_one(Invoice, link.invoice_id)
-        if invoice.state is InvoiceState.DRAFT or invoice.number is None:  # a draft is previewed on /e/, never here
-            return _gone(LinkState.UNKNOWN)
         tenant = session.get_one(Tenant, invoice.tenant_id)
         days = retention_days_of(tenant, services.settings.retention_days)
         xml = "xrechnung" if "xrechnung" in list_categories(session, invoice.id) else "xml"
@@ -98,15 +106,12 @@ def download(token: str, category: str = "pdf") -> Response:
     """The Factur-X PDF, or the bare XML: XRechnung 3.0 CII when the customer has a Leitweg-ID, else EN 16931 CII."""
     services = get_services()
     with services.db.session() as session:
-        state, link = find_link(session, token)
-        if state is not LinkState.VALID or link is None:
+        state, link, invoice = find_issued(session, token)
+        if link is None or invoice is None:
             return _gone(state)
-        invoice = session.get_one(Invoice, link.invoice_id)
-        if invoice.state is InvoiceState.DRAFT or invoice.number is None:  # a draft is never downloaded
-            return _gone(LinkState.UNKNOWN)
         if category not in list_categories(session, invoice.id):  # e.g. /xml of an invoice made as XRechnung
             return _gone(LinkState.UNKNOWN)
         document = take_document(services, session, invoice, category)
-        number, invoice_id = invoice.number, invoice.id
+        number, invoice_id = invoice.number or "", invoice.id  # find_issued: never None here
     finish_download(services, invoice_id)
     return document_response(document, number, category)
