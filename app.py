@@ -25,6 +25,7 @@ from handlers import (
     download,
     emulator,
     emulator_graph,
+    emulator_media,
     export,
     health,
     pages,
@@ -50,7 +51,7 @@ BLUEPRINTS = (health.bp, webhook.bp, download.bp, preview.bp, pages.bp, support.
               export.bp)
 # these modules add their routes to support.bp and account.bp
 assert support_archive and support_codes and support_privacy and support_settings and support_tenants
-assert account_changes and account_settings
+assert account_changes and account_settings and emulator_media
 EMULATOR_BLUEPRINTS = (emulator.bp, emulator_graph.bp)  # development only: EMULATOR=1, never in production
 
 

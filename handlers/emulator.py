@@ -18,10 +18,8 @@ from handlers.emulator_state import ChatStore, chat_store, deliver_webhook, tena
 from handlers.security import EMULATOR_PAGE
 from services import Services, get_services
 from whatsapp.emulation import (
-    audio_message,
     button_reply_message,
     message_webhook,
-    new_media_id,
     new_wamid,
     text_message,
 )
@@ -32,8 +30,6 @@ bp = Blueprint("emulator", __name__, url_prefix="/emulator", template_folder="te
 
 Answer = tuple[dict[str, Any], int]
 POLL_PATH = "/emulator/api/chat"
-AUDIO_TYPES = ("audio/",)
-MAX_AUDIO_BYTES = 3 * 1024 * 1024  # the app's request limit; WhatsApp's own is 16 MB
 
 
 class Refused(Exception):
@@ -145,32 +141,6 @@ def send_text() -> Answer:
                 {"type": "text", "text": {"body": text}, "context": context})
 
 
-@bp.post("/api/audio")
-def send_audio() -> Answer:
-    """A recorded voice note (voice=1) or a chosen audio file, sent with the mime type the browser gives it."""
-    digits = read_number(request.form.get("nummer"))
-    upload = request.files.get("audio")
-    if upload is None:
-        raise Refused("Keine Audiodatei.")
-    mime_type = (upload.mimetype or "").strip() or "audio/ogg"
-    if not mime_type.startswith(AUDIO_TYPES):
-        raise Refused(f"Keine Audiodatei ({mime_type}).")
-    mime_type = upload.content_type or mime_type  # keep parameters such as codecs=opus
-    data = upload.read(MAX_AUDIO_BYTES + 1)
-    if not data or len(data) > MAX_AUDIO_BYTES:
-        raise Refused("Die Audiodatei ist leer oder größer als 3 MB.")
-    voice = request.form.get("voice") == "1"
-    services = get_services()
-    store = chat_store(services)
-    media_id = new_media_id()
-    store.put_media(media_id, data, mime_type)
-    wamid = new_wamid()
-    media = {"id": media_id, "mime_type": mime_type, "voice": voice, "size": len(data),
-             "filename": None if voice else upload.filename}
-    return send(services, store, digits, audio_message(wamid, media_id, mime_type, data, voice),
-                {"type": "audio", "audio": media})
-
-
 def reply_buttons(record: dict[str, Any]) -> dict[str, str]:
     """id -> title of the reply buttons of a recorded bot message."""
     action = record.get("interactive", {}).get("action") or {}
@@ -203,12 +173,3 @@ def clear() -> Answer:
     digits = read_number(json_body().get("nummer"))
     chat_store(get_services()).clear(digits)
     return {"cleared": True}, 200
-
-
-@bp.get("/api/media/<media_id>")
-def media(media_id: str) -> Response:
-    """A sent voice note, for playing it back in the chat (until its short TTL ends)."""
-    found = chat_store(get_services()).get_media(media_id)
-    if found is None:
-        raise Refused("Die Audiodatei ist abgelaufen.", 404)
-    return Response(found[0], mimetype=found[1])

@@ -43,6 +43,7 @@ from tests.helpers import (
 from whatsapp.emulation import (
     audio_message,
     button_reply_message,
+    document_message,
     message_webhook,
     status_webhook,
     text_message,
@@ -176,7 +177,7 @@ def test_voice_note_to_draft_to_invoice_pdf_in_the_browser(
     page.goto(f"{live_url}/emulator")  # opened on the verified tenant's number
     expect(page.locator("#number-select")).to_have_value(TENANT_PHONE)
     expect(page.locator("#presence")).to_have_text(f"Chat mit {TENANT_PHONE}")
-    page.get_by_label("Audiodatei senden").set_input_files(SAMPLES / case["audio"])  # choosing it sends it
+    page.get_by_label("Datei senden").set_input_files(SAMPLES / case["audio"])  # choosing it sends it
 
     voice_note = page.locator(".msg.user").first
     expect(voice_note).to_contain_text(case["audio"])
@@ -210,6 +211,16 @@ def test_voice_note_to_draft_to_invoice_pdf_in_the_browser(
     pdf = Path(downloaded.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
     assert "Thomas Müller" in " ".join(read_page_texts(pdf))
+
+    page.get_by_label("Nachricht", exact=True).fill("Storno")  # the PDF sent back as a document, with a caption
+    page.get_by_label("Datei senden").set_input_files({"name": "Rechnung.pdf", "mimeType": "application/pdf",
+                                                       "buffer": pdf})
+    returned = page.locator(".msg.user").filter(has_text="Rechnung.pdf")
+    expect(returned).to_contain_text("Storno")
+    expect(returned.get_by_role("link")).to_have_text("📄 Rechnung.pdf")
+    cancelled = page.locator(".msg.bot").filter(has_text="Stornorechnung")
+    expect(cancelled).to_contain_text("zur Rechnung", timeout=60000)
+    expect(page.get_by_label("Nachricht", exact=True)).to_have_value("")
     assert worker.poll() is None
 
     logs = "\n".join(r.getMessage() for r in caplog.records) + (tmp_path / "worker.log").read_text()
@@ -395,6 +406,12 @@ def test_the_page_posts_signed_webhooks_and_presses_only_buttons_the_bot_sent(
     response = client.post("/emulator/api/audio", headers=headers, data={
         "nummer": TENANT_PHONE, "audio": (io.BytesIO(b"{}"), "cases.json", "application/json")})
     assert response.status_code == 400
+    response = client.post("/emulator/api/document", headers=headers, data={
+        "nummer": TENANT_PHONE, "caption": "Storno", "document": (io.BytesIO(b"%PDF-1.7"), "Rechnung.pdf",
+                                                                 "application/pdf")})
+    assert response.status_code == 200 and response.json["message"]["document"]["caption"] == "Storno"
+    assert inbound_kinds(app) == ["text", "button", "document"]
+    assert client.post("/emulator/api/document", headers=headers, data={"nummer": TENANT_PHONE}).status_code == 400
 
     unknown = client.post("/emulator/api/text", headers=headers, json={"nummer": "+4915112345678", "text": "Hallo"})
     assert unknown.json["message"]["webhook"] == 200  # an unknown sender is answered with a notice, not an error
@@ -409,12 +426,16 @@ def test_the_webhook_bodies_have_the_shape_of_metas_recorded_ones() -> None:
                                                                 True)), ("message.json", "voice")),
         (message_webhook(PHONE_NUMBER_ID, DIGITS, button_reply_message("wamid.x", "wamid.y", "b", "Erstellen")),
          ("callback_button.json", "button")),
+        (message_webhook(PHONE_NUMBER_ID, DIGITS, document_message(
+            "wamid.x", "123", "application/pdf", b"%PDF", "Rechnung.pdf", "Storno")), ("message.json", "document")),
         (status_webhook(PHONE_NUMBER_ID, DIGITS, "wamid.x", "sent"), ("message_status.json", "sent")),
         (status_webhook(PHONE_NUMBER_ID, DIGITS, "wamid.x", "read"), ("message_status.json", "read")),
     ]
     for body, (file, case) in pairs:
         recorded = shape(load_payload(file, case))
         recorded["entry"][0]["changes"][0]["value"]["contacts"][0].pop("parent_user_id")
+        if case == "document":  # the recorded one was forwarded; the emulator's are the sender's own
+            recorded["entry"][0]["changes"][0]["value"]["messages"][0].pop("context")
         assert shape(body) == recorded, (file, case)
     assert json.loads(json.dumps(pairs[2][0]))["entry"][0]["changes"][0]["value"]["messages"][0]["context"]["id"] \
         == "wamid.y"

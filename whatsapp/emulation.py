@@ -70,11 +70,22 @@ def text_message(wamid: str, text: str, context_id: str | None = None) -> dict[s
     return message
 
 
+def media_sha256(data: bytes) -> str:
+    """The media's hash as Meta gives it: SHA-256, base64."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
 def audio_message(wamid: str, media_id: str, mime_type: str, data: bytes, voice: bool) -> dict[str, Any]:
     """A voice note (recorded in the chat, `voice: true`) or an audio file (`voice: false`)."""
-    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
     return {"id": wamid, "type": "audio",
-            "audio": {"mime_type": mime_type, "sha256": sha, "id": media_id, "voice": voice}}
+            "audio": {"mime_type": mime_type, "sha256": media_sha256(data), "id": media_id, "voice": voice}}
+
+
+def document_message(wamid: str, media_id: str, mime_type: str, data: bytes, filename: str,
+                     caption: str | None) -> dict[str, Any]:
+    """A file sent in the chat (an invoice PDF sent back for a Storno, say), with its caption when it has one."""
+    document = {"filename": filename, "mime_type": mime_type, "sha256": media_sha256(data), "id": media_id}
+    return {"id": wamid, "type": "document", "document": {"caption": caption, **document} if caption else document}
 
 
 def button_reply_message(wamid: str, context_id: str, button_id: str, title: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-/* The WhatsApp emulator's page: polls the chat, sends texts, voice notes, audio files and button presses.
+/* The WhatsApp emulator's page: polls the chat, sends texts, voice notes, audio files, documents and button presses.
    Everything goes through the emulator's JSON API (handlers/emulator.py), which posts signed webhooks. */
 "use strict";
 
@@ -11,7 +11,7 @@
   const presence = document.getElementById("presence");
   const notice = document.getElementById("notice");
   const text = document.getElementById("text");
-  const fileInput = document.getElementById("audio-file");
+  const fileInput = document.getElementById("file");
   const recordButton = document.getElementById("record");
   const quoteBar = document.getElementById("quote");
   const quoteText = document.getElementById("quote-text");
@@ -100,6 +100,7 @@
     if (record.type === "text" || record.type === "button") return record.text.body;
     if (record.type === "interactive") return (record.interactive.body || {}).text || "Nachricht";
     if (record.type === "audio") return record.audio.voice ? "Sprachnachricht" : "Audiodatei";
+    if (record.type === "document") return record.document.caption || record.document.filename;
     if (record.type === "template") return `Vorlage ${record.template.name}`;
     return record.type;
   }
@@ -135,6 +136,13 @@
       audio.preload = "none";
       audio.src = phone.dataset.media.replace("MEDIA", encodeURIComponent(media.id));
       bubble.appendChild(audio);
+    } else if (record.type === "document") {
+      const media = record.document;
+      const file = el("a", "document", `📄 ${media.filename}`);
+      file.href = phone.dataset.media.replace("MEDIA", encodeURIComponent(media.id));
+      file.target = "_blank";
+      bubble.appendChild(file);
+      if (media.caption) bubble.appendChild(richText(media.caption));
     } else {
       bubble.appendChild(richText(record.text.body));
     }
@@ -291,6 +299,18 @@
     return run(() => api("/api/audio", {method: "POST", body: form}));
   }
 
+  function sendDocument(file) {
+    // WhatsApp sends any other file as a document; the typed text goes with it as its caption
+    const form = new FormData();
+    form.append("nummer", number);
+    form.append("caption", text.value.trim());
+    form.append("document", file, file.name);
+    return run(async () => {
+      await api("/api/document", {method: "POST", body: form});
+      text.value = "";
+    });
+  }
+
   document.getElementById("composer").addEventListener("submit", (event) => {
     event.preventDefault();
     const value = text.value;
@@ -312,7 +332,9 @@
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
     fileInput.value = "";
-    if (file && number) sendAudio(file, file.name, false);
+    if (!file || !number) return;
+    if (file.type.startsWith("audio/")) sendAudio(file, file.name, false);
+    else sendDocument(file);
   });
 
   function recordingType() {
