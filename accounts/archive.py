@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import Session
 
 from accounts import AccountError
+from accounts.profiles import check_email
 from store.archive import replace_archive_addresses
 from store.audit import record_audit
 
@@ -27,10 +27,10 @@ def read_archive_addresses(values: Iterable[str]) -> list[str]:
     addresses: list[str] = []
     for value in values:
         for part in value.replace(",", " ").replace(";", " ").split():
-            try:
-                addresses.append(validate_email(part, check_deliverability=False).normalized)
-            except EmailNotValidError as exc:
-                raise ArchiveAddressInvalid(part) from exc
+            address = check_email(part)
+            if address is None:
+                raise ArchiveAddressInvalid(part)
+            addresses.append(address)
     unique = list(dict.fromkeys(addresses))
     if len(unique) > MAX_ADDRESSES:
         raise ArchiveAddressInvalid("")

@@ -66,13 +66,17 @@ def read_amount(text: str) -> Decimal | None:
         return None
 
 
-def is_valid_email(address: str) -> bool:
-    """email-validator's syntax check, without asking DNS."""
+def check_email(address: str) -> str | None:
+    """The address in email-validator's normalised form (a syntax check, without asking DNS); None when it is not
+    one."""
     try:
-        validate_email(address, check_deliverability=False)
+        return validate_email(address, check_deliverability=False).normalized
     except EmailNotValidError:
-        return False
-    return True
+        return None
+
+
+def is_valid_email(address: str) -> bool:
+    return check_email(address) is not None
 
 
 def find_field_problem(value: str, limit: int, check: Check | None = None, required: bool = True) -> str | None:
