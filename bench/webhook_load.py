@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shlex
 import shutil
 import signal
@@ -53,6 +54,7 @@ SECRET = "bench-app-secret"
 CONTENT_KEY = "11" * 32
 LUA = Path(__file__).resolve().parent / "webhook_load.lua"
 BARE_APP = "bench.bare_app:app"
+FLOOR_APP = "bench.floor_app:app"
 
 
 def ensure_wrk() -> str:
@@ -219,12 +221,16 @@ def redis_pid(client: redis.Redis) -> list[int]:
 def run_wrk(wrk: str, port: int, prefix: Path, mode: str, seconds: int, connections: int) -> dict[str, Any]:
     command = [wrk, "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s", "-s", str(LUA),
                f"http://127.0.0.1:{port}/webhook", "--", str(prefix), mode]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     match = re.search(r"^RESULT (.*)$", output, re.MULTILINE)
     if not match:
         raise SystemExit(f"wrk printed no result:\n{output}")
     result: dict[str, Any] = json.loads(match.group(1))
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    wrk_seconds = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    result["wrk_cpu_ms"] = wrk_seconds * 1000 / max(result["requests"], 1)
     return result
 
 
@@ -289,6 +295,8 @@ def main() -> None:
     parser.add_argument("--key-store-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/bench_load_keys",
                         help="production needs a key store of its own (a scratch database named bench*)")
     parser.add_argument("--web-concurrency", default=os.environ.get("WEB_CONCURRENCY", "2"))
+    parser.add_argument("--floor", action="store_true",
+                        help="also run bench/floor_app.py: the least a webhook can do and still store and enqueue")
     args = parser.parse_args()
     wrk = ensure_wrk()
     migrate, serve = procfile_web()
@@ -306,51 +314,65 @@ def main() -> None:
                "KEY_STORE_URL": args.key_store_url, "INSTANCE_PATH": str(tmp / "instance"),
                "WEB_CONCURRENCY": str(args.web_concurrency),
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        app_port, bare_port = free_port(), free_port()
-        app_server = start(f"{migrate} && {serve}", env, tmp / "app.log", app_port)
-        bare_server = start(serve.replace("app:create_app()", shlex.quote(BARE_APP)), env, tmp / "bare.log",
-                            bare_port)
+        contenders = ["webhook", *(["floor"] if args.floor else [])]
+        servers: dict[str, subprocess.Popen[bytes]] = {}
+        ports = {name: free_port() for name in ("bare", *contenders)}
+        try:
+            servers["webhook"] = start(f"{migrate} && {serve}", env, tmp / "webhook.log", ports["webhook"])
+            for name, target in (("bare", BARE_APP), *([("floor", FLOOR_APP)] if args.floor else [])):
+                servers[name] = start(serve.replace("app:create_app()", shlex.quote(target)), env,
+                                      tmp / f"{name}.log", ports[name])
+        except BaseException:
+            for server in servers.values():
+                stop(server)
+            raise
         print(f"gunicorn as the Procfile runs it: {serve}\n(WEB_CONCURRENCY={args.web_concurrency}; "
               f"{os.cpu_count()} CPUs; wrk -t1 -c{args.connections}, {args.seconds:g} s a run; database "
               f"{make_url(url).get_backend_name()}; Redis {args.redis_url})", flush=True)
         sent_ids: list[str] = []
         answered = new = enqueued = 0
-        results: dict[str, list[dict[str, Any]]] = {"bare": [], "webhook": []}
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in ("bare", *contenders)}
         try:
             phones = add_tenants(env, args.tenants)
             bare_prefix = tmp / "bare"
             write_bodies(bare_prefix, 2000, phones)
-            for round_no in range(args.rounds + 1):  # round 0 warms both up and is not reported
-                prefix = tmp / f"round{round_no}"
+            for round_no in range(args.rounds + 1):  # round 0 warms every server up and is not reported
                 seconds = args.seconds if round_no else 3
-                ids = write_bodies(prefix, int(seconds * args.max_rate), phones)
-                bare_cpu = cpu_seconds(group_pids(bare_server.pid))
-                bare = run_wrk(wrk, bare_port, bare_prefix, "cycle", seconds, args.connections)
-                bare["web_cpu_ms"] = (cpu_seconds(group_pids(bare_server.pid)) - bare_cpu) * 1000 / bare["requests"]
-                others = backend_pids(url) + redis_pid(client)
-                before = cpu_seconds(group_pids(app_server.pid)), cpu_seconds(others[:-1]), cpu_seconds(others[-1:])
-                app = run_wrk(wrk, app_port, prefix, "once", seconds, args.connections)
-                after = cpu_seconds(group_pids(app_server.pid)), cpu_seconds(others[:-1]), cpu_seconds(others[-1:])
-                for key, b, a in zip(("web_cpu_ms", "db_cpu_ms", "redis_cpu_ms"), before, after, strict=True):
-                    app[key] = (a - b) * 1000 / app["requests"]
-                [thread] = app["threads"]
-                if thread["exhausted"]:
-                    raise SystemExit("the webhook run used up its bodies: raise --max-rate")
-                sent_ids += ids[:thread["sent"]]
-                answered, new, enqueued = answered + thread["ok"], new + thread["new"], enqueued + thread["enqueued"]
+                bare_cpu = cpu_seconds(group_pids(servers["bare"].pid))
+                bare = run_wrk(wrk, ports["bare"], bare_prefix, "cycle", seconds, args.connections)
+                bare["web_cpu_ms"] = (cpu_seconds(group_pids(servers["bare"].pid)) - bare_cpu) * 1000 / bare["requests"]
+                measured = {"bare": bare}
+                for name in contenders:
+                    prefix = tmp / f"{name}-round{round_no}"
+                    ids = write_bodies(prefix, int(seconds * args.max_rate), phones)
+                    others = backend_pids(url) + redis_pid(client)
+                    web = servers[name].pid
+                    before = cpu_seconds(group_pids(web)), cpu_seconds(others[:-1]), cpu_seconds(others[-1:])
+                    result = run_wrk(wrk, ports[name], prefix, "once", seconds, args.connections)
+                    after = cpu_seconds(group_pids(web)), cpu_seconds(others[:-1]), cpu_seconds(others[-1:])
+                    for key, b, a in zip(("web_cpu_ms", "db_cpu_ms", "redis_cpu_ms"), before, after, strict=True):
+                        result[key] = (a - b) * 1000 / result["requests"]
+                    [thread] = result["threads"]
+                    if thread["exhausted"]:
+                        raise SystemExit(f"the {name} run used up its bodies: raise --max-rate")
+                    sent_ids += ids[:thread["sent"]]
+                    answered, new = answered + thread["ok"], new + thread["new"]
+                    enqueued += thread["enqueued"]
+                    measured[name] = result
                 if round_no:
-                    results["bare"].append(bare)
-                    results["webhook"].append(app)
-                    print(f"round {round_no}: bare {bare['rps']:7.0f} req/s p99 {bare['p99_us'] / 1000:6.1f} ms | "
-                          f"webhook {app['rps']:7.0f} req/s p99 {app['p99_us'] / 1000:6.1f} ms", flush=True)
-                for name, result in (("bare", bare), ("webhook", app)):
+                    for name, result in measured.items():
+                        results[name].append(result)
+                    print(f"round {round_no}: " + " | ".join(f"{name} {r['rps']:7.0f} req/s p99 "
+                                                             f"{r['p99_us'] / 1000:6.1f} ms"
+                                                             for name, r in measured.items()), flush=True)
+                for name, result in measured.items():
                     errors = sum(result[k] for k in ("connect_errors", "read_errors", "write_errors",
                                                      "status_errors", "timeouts"))
                     if errors:
                         print(f"  {name}: {errors} errors {json.dumps(result)}")
         finally:
-            stop(app_server)
-            stop(bare_server)
+            for server in servers.values():
+                stop(server)
         report(results)
         problems = check(url, args.redis_url, queue_name, sent_ids, answered, new, enqueued)
         client.flushdb()
@@ -365,16 +387,20 @@ def report(results: dict[str, list[dict[str, Any]]]) -> None:
         return statistics.median(r[key] for r in results[name])
 
     print(f"\nmedian of {len(results['bare'])} rounds   req/s    p50 ms   p90 ms   p99 ms   max ms")
-    for name in ("bare", "webhook"):
+    for name in results:
         print(f"{name:<20} {median(name, 'rps'):8.0f} {median(name, 'p50_us') / 1000:9.2f} "
               f"{median(name, 'p90_us') / 1000:8.2f} {median(name, 'p99_us') / 1000:8.2f} "
               f"{median(name, 'max_us') / 1000:8.1f}")
-    print(f"CPU ms a request (median): bare web workers {median('bare', 'web_cpu_ms'):.2f}; webhook web workers "
-          f"{median('webhook', 'web_cpu_ms'):.2f}, PostgreSQL backends {median('webhook', 'db_cpu_ms'):.2f}, "
-          f"Redis server {median('webhook', 'redis_cpu_ms'):.2f}")
-    throughput = median("webhook", "rps") / median("bare", "rps")
-    tail = median("webhook", "p99_us") / median("bare", "p99_us")
-    print(f"webhook / bare: throughput {throughput:.2f}x (target >= 0.5x), p99 {tail:.2f}x (target <= 3x)")
+    print(f"CPU ms a request (median): bare web workers {median('bare', 'web_cpu_ms'):.2f}, wrk "
+          f"{median('bare', 'wrk_cpu_ms'):.2f}")
+    for name in results.keys() - {"bare"}:
+        print(f"  {name}: web workers {median(name, 'web_cpu_ms'):.2f}, PostgreSQL backends "
+              f"{median(name, 'db_cpu_ms'):.2f}, Redis server {median(name, 'redis_cpu_ms'):.2f}, wrk "
+              f"{median(name, 'wrk_cpu_ms'):.2f}")
+    for name in sorted(results.keys() - {"bare"}, reverse=True):
+        throughput = median(name, "rps") / median("bare", "rps")
+        tail = median(name, "p99_us") / median("bare", "p99_us")
+        print(f"{name} / bare: throughput {throughput:.2f}x (target >= 0.5x), p99 {tail:.2f}x (target <= 3x)")
 
 
 if __name__ == "__main__":
