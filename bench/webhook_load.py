@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python bench/webhook_load.py [--seconds 15] [--rounds 3] [--connections 8] [--tenants 5]
            [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_load] [--redis-url redis://127.0.0.1:6379/5]
-           [--key-store-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_load_keys]
+           [--key-store-url postgresql+psycopg://postgres@127.0.0.1:5432/bench_load_keys] [--floor]
 
 Runs the Procfile's `web` line as it is (`flask db upgrade && gunicorn --workers ${WEB_CONCURRENCY:-2} ...
 "app:create_app()"`, access log included, to a file) and the same gunicorn command line with `bench.bare_app:app`, a

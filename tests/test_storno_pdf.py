@@ -4,6 +4,7 @@ the corrected draft are built from it. Anything else is refused and changes noth
 RQ worker -> fakes."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 import uuid
 from collections.abc import Callable
@@ -46,6 +47,7 @@ from tests.test_storno import (
     only_number,
     texts,
 )
+from workers.retention import purge_content
 
 
 def send_document(post_webhook: PostWebhook, whatsapp_fake: FakeWhatsApp, data: bytes, caption: str | None,
@@ -95,6 +97,47 @@ def test_a_returned_pdf_cancels_the_deleted_invoice_then_the_corrected_one_is_is
         messages = session.scalars(select(InboundMessage).where(InboundMessage.tenant_id == tenant)).all()
     assert all(m.media_id is None and m.body_sealed is None for m in messages)  # nothing of the documents kept
     assert [m.kind for m in messages].count(MessageKind.DOCUMENT) == 2
+
+
+def document_rows(app: Flask, tenant: int) -> list[InboundMessage]:
+    with get_services(app).db.session() as session:
+        return list(session.scalars(select(InboundMessage).where(
+            InboundMessage.tenant_id == tenant, InboundMessage.kind == MessageKind.DOCUMENT)
+            .order_by(InboundMessage.id)))
+
+
+def test_a_document_waits_ten_minutes_for_storno_and_is_then_forgotten(
+        app: Flask, client: FlaskClient, tenant: int, issue_by_voice: IssueByVoice, post_webhook: PostWebhook,
+        send_reply: SendReply, run_worker: Callable[[], None], whatsapp_fake: FakeWhatsApp) -> None:
+    issue_by_voice(CASE)
+    original = only_number(app, tenant)
+    pdf = download(client, texts(whatsapp_fake)[-1])
+    send_document(post_webhook, whatsapp_fake, pdf, caption=None)
+    run_worker()
+    [held] = document_rows(app, tenant)
+    assert held.media_id is not None  # Meta's media id (no content) waits for a STORNO
+    downloads = len(whatsapp_fake.media_downloads)
+    with get_services(app).db.session() as session:  # eleven minutes pass before the tradesperson writes STORNO
+        session.get_one(InboundMessage, held.id).received_at = held.received_at - dt.timedelta(minutes=11)
+        session.commit()
+    send_reply("STORNO")
+    run_worker()
+    assert "Welche Rechnung soll ich stornieren? Schreib STORNO und die Rechnungsnummer" in texts(whatsapp_fake)[-1]
+    assert invoices(app)[original].state is InvoiceState.DELETED  # nothing cancelled
+
+    send_document(post_webhook, whatsapp_fake, pdf, caption=None)  # sent again: the sweep keeps it ten minutes
+    run_worker()
+    services = get_services(app)
+    fresh = document_rows(app, tenant)[-1]
+    purge_content(services, now=fresh.received_at + dt.timedelta(minutes=9))
+    assert [row.media_id is None for row in document_rows(app, tenant)] == [True, False]  # the late one forgotten
+    purge_content(services, now=fresh.received_at + dt.timedelta(minutes=11))
+    assert [row.media_id for row in document_rows(app, tenant)] == [None, None]
+    send_reply("STORNO")
+    run_worker()
+    assert "Welche Rechnung soll ich stornieren?" in texts(whatsapp_fake)[-1]
+    assert {row.state for row in invoices(app).values()} == {InvoiceState.DELETED}
+    assert len(whatsapp_fake.media_downloads) == downloads  # neither PDF was fetched for a late STORNO
 
 
 def test_a_pdf_that_is_not_exactly_an_invoice_of_this_tenant_is_refused_and_nothing_changes(
