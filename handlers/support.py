@@ -16,14 +16,8 @@ from flask import Blueprint, Response, abort, flash, g, redirect, render_templat
 from sqlalchemy.exc import NoResultFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from accounts.staff import (
-    IDLE_TIMEOUT,
-    LoginOutcome,
-    authenticate,
-    end_staff_session,
-    find_staff_session,
-    open_staff_session,
-)
+from accounts.staff import LoginOutcome, authenticate
+from accounts.staff_sessions import IDLE_TIMEOUT, end_staff_session, find_staff_session, open_staff_session
 from handlers.security import CONSOLE_PAGE, build_console_csp, csrf
 from services import get_services
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from accounts.staff import find_staff_session, open_staff_session
+from accounts.staff_sessions import find_staff_session, open_staff_session
 from app import create_app
 from services import get_services
 from store.models import AuditEntry, StaffLoginFailure, StaffSession, StaffUser, utcnow

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from accounts.staff import drop_stale_staff_records
+from accounts.staff_sessions import drop_stale_staff_records
 from conversation.notices import NOTICE_INTERVAL
 from conversation.storno_pdf import forget_held_documents
 from services import Services, get_services

@@ -19,7 +19,7 @@ from rq.cron import CronScheduler
 from rq.worker import BaseWorker
 
 from accounts.demo import DEMO_PHONE, DEMO_PROFILE, ensure_demo_tenant
-from accounts.staff import has_staff
+from accounts.staff_admin import has_staff
 from documents.warmup import warm_up
 from extraction.local_whisper import LocalModelUnavailable, LocalWhisperTranscriber
 from handlers.cli.processes import Child, Children, die_with_parent

@@ -11,15 +11,8 @@ import click
 import segno
 from flask.cli import AppGroup
 
-from accounts.staff import (
-    Enrolment,
-    create_staff,
-    generate_password,
-    list_staff,
-    reset_password,
-    reset_totp,
-    set_staff_active,
-)
+from accounts.staff import Enrolment, create_staff
+from accounts.staff_admin import generate_password, list_staff, reset_password, reset_totp, set_staff_active
 from handlers.cli.output import run_action, stamp
 from services import get_services
 
