@@ -11,6 +11,8 @@ each for `--seconds`, with `--connections` connections from one thread: every re
 voice note of one of `--tenants` verified tenants with its own message id, read from files written beforehand (the
 signature is HMAC-SHA256 of the exact bytes, as Meta sends them); bench/webhook_load.lua sends each body at most once.
 Nothing processes the queue (no worker runs): what is measured is the web role's acknowledgement.
+With --floor, bench/floor_app.py (the webhook cut down to signature, parse, one raw INSERT and RQ's job) runs as a
+third contender in every round, counted with the webhook.
 
 Afterwards, with both servers stopped, it counts: every body answered 200 must have been answered "new" and its row
 must be in the database (its wamid pseudonym), no row may exist twice or for a body never sent, and every row must
@@ -296,7 +298,8 @@ def main() -> None:
                         help="production needs a key store of its own (a scratch database named bench*)")
     parser.add_argument("--web-concurrency", default=os.environ.get("WEB_CONCURRENCY", "2"))
     parser.add_argument("--floor", action="store_true",
-                        help="also run bench/floor_app.py: the least a webhook can do and still store and enqueue")
+                        help="also run bench/floor_app.py, the least a webhook can do and still store and enqueue "
+                             "(PostgreSQL only)")
     args = parser.parse_args()
     wrk = ensure_wrk()
     migrate, serve = procfile_web()
