@@ -115,7 +115,11 @@ def test_a_voice_note_longer_than_whisper_s_30_second_window_is_heard_whole(
     parts = ("waschbecken", "kein_auftrag", "kein_auftrag")  # 35 s: Kalle's second message is past 30 s
     pcm = np.concatenate([decode_audio(io.BytesIO(sample(case_id))) for case_id in parts])
     text = transcriber.transcribe(wav_of(pcm), "audio/wav", "de", None)  # any audio PyAV reads
-    assert "Köln" in text and "ausgetauscht" in text and text.count("Baustelle") == 2, text
+    # Kalle's second message, past 30 s, is heard to its last word. Where base's first decoding of a window fails its
+    # checks, faster-whisper decodes it again with sampling (temperature fallback), which may add a sentence of its
+    # own (seen: a third "Baustelle"): that is not what this test is about.
+    assert "Köln" in text and "ausgetauscht" in text and text.count("Baustelle") >= 2, text
+    assert "bescheid" in text.lower()[-30:], text
 
 
 def test_vocabulary_prompts_the_model_without_taking_over(transcriber: LocalWhisperTranscriber) -> None:
