@@ -37,7 +37,7 @@ from tests.helpers import (
     load_cases,
     make_document,
 )
-from tests.test_storno import (
+from tests.storno import (
     CASE,
     OTHER_PHONE,
     TOWN_HALL,
