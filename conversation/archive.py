@@ -8,7 +8,7 @@ import logging
 from conversation.invoice_mail import compose_archive_mail, summarise
 from conversation.mail import send_mail, sender_as
 from conversation.texts import render_text
-from documents.labels import LOCALES
+from documents.labels import locale_of
 from documents.pdf.formatting import format_day_in
 from services import Services
 from store import ContentGone
@@ -79,7 +79,7 @@ def tell_archive_failed(services: Services, invoice_id: str, unconfigured: bool)
             phone = open_phone(services.cipher, tenant.phone_sealed, tenant.phone_hmac)
         except (ContentGone, TenantGone):  # deleted or offboarded meanwhile: nobody left to tell
             return False
-        until = format_day_in(invoice.expires_at.date(), LOCALES.get(language, LOCALES["de"]))
+        until = format_day_in(invoice.expires_at.date(), locale_of(language))
     reason = render_text("archive_reason_unconfigured" if unconfigured else "archive_reason_unreachable", language)
     services.whatsapp.send_text(phone, render_text("archive_failed", language, number=summary.number,
                                                    customer=summary.customer, reason=reason, date=until))

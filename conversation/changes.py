@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from babel.numbers import format_decimal
 
-from documents.labels import LOCALES, UNITS
+from documents.labels import UNITS, locale_of
 from documents.pdf.formatting import format_money, load_locale
 from extraction.models import Customer, InvoiceFields, Item
 
@@ -31,7 +31,7 @@ def _address(customer: Customer | None) -> str:
 
 def format_quantity(value: Decimal, language: str) -> str:
     """2,5 (de) or 2.5 (en), without trailing zeros."""
-    return format_decimal(value, locale=load_locale(LOCALES.get(language, LOCALES["de"])))
+    return format_decimal(value, locale=load_locale(locale_of(language)))
 
 
 def _quantity(item: Item, language: str) -> str:
@@ -40,7 +40,7 @@ def _quantity(item: Item, language: str) -> str:
 
 
 def _price(value: Decimal | None, language: str, none: str) -> str:
-    return none if value is None else format_money(value, LOCALES.get(language, LOCALES["de"]))
+    return none if value is None else format_money(value, locale_of(language))
 
 
 def _pair_items(old: list[Item], new: list[Item]) -> tuple[list[tuple[Item, Item]], list[Item], list[Item]]:

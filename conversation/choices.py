@@ -15,7 +15,7 @@ from conversation.texts import render_text
 from documents import PriceMissing
 from documents.drafts import discard_draft, find_draft, list_open_drafts, touch_draft
 from documents.issuing import summary_of
-from documents.labels import LOCALES
+from documents.labels import locale_of
 from documents.pdf.formatting import format_money
 from extraction.models import InvoiceFields
 from services import Services
@@ -96,7 +96,7 @@ def repeat_turn(services: Services, claimed: Claimed) -> Outcome | None:
 
 def send_status(services: Services, claimed: Claimed) -> Outcome:
     """STATUS: open drafts and invoices waiting for their download, customer and gross only."""
-    locale = LOCALES.get(claimed.language, LOCALES["de"])
+    locale = locale_of(claimed.language)
     lines: list[str] = []
     with services.db.session() as session:
         tenant = session.get_one(Tenant, claimed.tenant_id)

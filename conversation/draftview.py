@@ -8,7 +8,7 @@ from conversation.changes import format_quantity
 from conversation.texts import render_text
 from documents.amounts import TaxMode, Totals
 from documents.einvoice.xrechnung import Gap
-from documents.labels import LOCALES, UNITS
+from documents.labels import UNITS, locale_of
 from documents.pdf.formatting import format_money
 from extraction.models import InvoiceFields
 from whatsapp.client import MAX_BODY
@@ -67,7 +67,7 @@ def find_question(fields: InvoiceFields, missing_prices: list[str], gaps: list[G
 
 
 def _item_lines(fields: InvoiceFields, totals: Totals | None, language: str) -> list[str]:
-    money = LOCALES.get(language, LOCALES["de"])
+    money = locale_of(language)
     units = UNITS.get(language, UNITS["de"])
     lines = []
     for index, item in enumerate(fields.items):
@@ -83,7 +83,7 @@ def _item_lines(fields: InvoiceFields, totals: Totals | None, language: str) -> 
 
 
 def _totals_line(totals: Totals, language: str) -> str:
-    money = LOCALES.get(language, LOCALES["de"])
+    money = locale_of(language)
     if totals.tax_mode is not TaxMode.STANDARD:
         return render_text("draft_totals_no_vat", language, gross=format_money(totals.gross, money))
     return render_text("draft_totals", language, net=format_money(totals.net, money),

@@ -12,7 +12,7 @@ from conversation.mail import Attachment
 from conversation.texts import render_text
 from documents.einvoice.embedded import read_embedded_xml
 from documents.issuing import summary_of
-from documents.labels import LOCALES
+from documents.labels import locale_of
 from documents.pdf.formatting import format_day_in, format_money
 from extraction.models import InvoiceFields
 from store.content import list_categories, open_content
@@ -77,7 +77,7 @@ def compose_archive_mail(session: Session, cipher: ContentCipher, invoice: Invoi
     summary = summarise(session, cipher, invoice, tenant)
     files = collect_documents(session, cipher, invoice, summary, with_xml=True)
     title = render_text("archive_title_cancellation" if summary.cancellation else "archive_title", language)
-    gross = format_money(summary.gross, LOCALES.get(language, LOCALES["de"]))
+    gross = format_money(summary.gross, locale_of(language))
     xrechnung = render_text("archive_with_xrechnung", language) if has_xrechnung(files) else ""
     subject = render_text("archive_subject", language, title=title, number=summary.number,
                           date=summary.issued.isoformat(), customer=summary.customer, gross=gross)
@@ -89,7 +89,7 @@ def compose_archive_mail(session: Session, cipher: ContentCipher, invoice: Invoi
 def compose_customer_mail(session: Session, cipher: ContentCipher, invoice: Invoice, tenant: Tenant) -> Mail:
     """A short cover text in the tenant's language, the PDF, and the XRechnung for a public-sector customer."""
     language = tenant.language
-    locale = LOCALES.get(language, LOCALES["de"])
+    locale = locale_of(language)
     summary = summarise(session, cipher, invoice, tenant)
     files = collect_documents(session, cipher, invoice, summary, with_xml=False)
     xrechnung = render_text("customer_with_xrechnung", language) if has_xrechnung(files) else ""

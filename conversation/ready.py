@@ -9,7 +9,7 @@ from conversation.invoice_mail import find_customer_email
 from conversation.outbox import deliver
 from conversation.replies import Claimed, send_plain
 from conversation.texts import render_text
-from documents.labels import LOCALES
+from documents.labels import locale_of
 from documents.pdf.formatting import format_money
 from services import Services
 from store.archive import reminder_due
@@ -48,7 +48,7 @@ def send_invoice_ready(services: Services, claimed: Claimed, invoice_id: str, nu
         remind = invoice.archive_state is None and reminder_due(tenant.archive_reminded_at, now)
         email = None if invoice.customer_mailed_at else find_customer_email(session, services.cipher, invoice_id)
     text = render_text("invoice_ready", language, number=number, customer=customer,
-                       gross=format_money(gross, LOCALES.get(language, LOCALES["de"])),
+                       gross=format_money(gross, locale_of(language)),
                        link=services.settings.public_url(f"/d/{token}"), days=services.settings.link_days)
     if remind:
         text += "\n\n" + render_text("archive_reminder", language)

@@ -22,7 +22,7 @@ from documents.cancellation import (
     find_cancellation,
     renew_link,
 )
-from documents.labels import LOCALES
+from documents.labels import locale_of
 from documents.pdf.formatting import format_day_in, format_money
 from services import Services
 from store.models import Invoice, Outcome
@@ -78,7 +78,7 @@ def repeat_cancellation(services: Services, claimed: Claimed, cancellation: Invo
 def announce_cancellation(services: Services, claimed: Claimed, cancellation: Cancellation) -> Outcome:
     """The Stornorechnung's link (a fresh one when a retry sends it), then the corrected invoice's draft."""
     language = claimed.language
-    locale = LOCALES.get(language, LOCALES["de"])
+    locale = locale_of(language)
 
     def send(callback: str) -> str:
         token = cancellation.token

@@ -143,3 +143,8 @@ UNITS: dict[str, dict[str, str]] = {
 }
 
 LOCALES: dict[str, str] = {"de": "de_DE", "en": "en_GB"}
+
+
+def locale_of(language: str) -> str:
+    """The Babel locale of a tenant's language; German for any other."""
+    return LOCALES.get(language, LOCALES["de"])
