@@ -3,6 +3,7 @@ its content is forgotten; when that fails for good, the tradesperson hears it in
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 
 from conversation.invoice_mail import compose_archive_mail, summarise
@@ -20,28 +21,37 @@ from store.phones import TenantGone, open_phone
 logger = logging.getLogger(__name__)
 
 
-def send_archive_copy(services: Services, invoice_id: str) -> str:
+class CopyResult(str, enum.Enum):
+    """What became of one archive copy."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"  # not PENDING (any more)
+    NO_ADDRESS = "no_address"  # the addresses were removed since the invoice was issued
+    GONE = "gone"  # the content was deleted meanwhile
+    UNCONFIGURED = "unconfigured"  # no SMTP_URL: no try can help, the copy is FAILED at once
+
+
+def send_archive_copy(services: Services, invoice_id: str) -> CopyResult:
     """Mail the invoice to all its tenant's archive addresses (one mail) and mark it SENT once the server took it.
-    Raises MailError when it did not (the job retries); returns what became of it ("unconfigured": no SMTP_URL, no
-    try can help, the copy is FAILED at once)."""
+    Raises MailError when it did not (the job retries); returns what became of it."""
     s = services.settings
     with services.db.session() as session:
         invoice = session.get(Invoice, invoice_id)
         if invoice is None or invoice.archive_state is not ArchiveState.PENDING:
-            return "skipped"
+            return CopyResult.SKIPPED
         tenant = session.get_one(Tenant, invoice.tenant_id)
         addresses = list_archive_addresses(session, tenant.id)
         if not addresses:  # removed since the invoice was issued: nothing is due any more
             invoice.archive_state = None
-            return "no_address"
+            return CopyResult.NO_ADDRESS
         try:
             mail = compose_archive_mail(session, services.cipher, invoice, tenant)
         except ContentGone:  # deleted meanwhile (LÖSCHEN, offboarding, retention)
-            return "gone"
+            return CopyResult.GONE
         company = tenant.company
     if not s.smtp_url:
         give_up_archive(services, invoice_id, unconfigured=True)
-        return "unconfigured"
+        return CopyResult.UNCONFIGURED
     send_mail(s.smtp_url, sender_as(s.mail_from, company), addresses, mail.subject, mail.body, timeout=s.http_timeout,
               attachments=mail.attachments)
     with services.db.session() as session:
@@ -50,7 +60,7 @@ def send_archive_copy(services: Services, invoice_id: str) -> str:
         if invoice.downloaded_at is not None and invoice.downloaded_at <= utcnow() - grace:  # it waited for this
             delete_invoice_content(session, services.cipher, invoice, DeletionTrigger.DOWNLOAD)
     logger.info("invoice %s: archive copy handed off (%d recipients)", invoice_id, len(addresses))
-    return "sent"
+    return CopyResult.SENT
 
 
 def give_up_archive(services: Services, invoice_id: str, unconfigured: bool) -> bool:

@@ -15,16 +15,16 @@ from workers.queue import enqueue_archive_copies, enqueue_archive_notice
 
 logger = logging.getLogger(__name__)
 
-UNREACHABLE, UNCONFIGURED = "unreachable", "unconfigured"
+UNREACHABLE, UNCONFIGURED = "unreachable", archive.CopyResult.UNCONFIGURED.value  # why a notice is sent
 
 
 def send_archive_copy(invoice_id: str) -> str:
     """Job: mail the archive copy; raises MailError while the server does not take it (RQ tries again)."""
     services = get_services()
     result = archive.send_archive_copy(services, invoice_id)
-    if result == UNCONFIGURED:
+    if result is archive.CopyResult.UNCONFIGURED:
         enqueue_archive_notice(services.queue, services.settings, invoice_id, UNCONFIGURED)
-    return result
+    return result.value
 
 
 def report_archive_failure(job: Job, connection: Any, exc_type: type[BaseException], exc: BaseException,
