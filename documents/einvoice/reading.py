@@ -2,10 +2,9 @@
 its number and seller first, then, once the XML is known to be one the tenant was issued, its fields.
 
 The XML is untrusted until then: parsed without DTDs, entities or network. What the XML does not carry is guessed:
-an item's kind from its unit and words when the XML has no "Leistungsart" attribute (XML written before 2026-11-28; the
-kind only decides the §35a labour share), whether prices were said including
-VAT (the net prices stated give the same amounts), a business customer from a contact person, a VAT id, a Leitweg-ID
-or a legal form in the buyer's name.
+an item's kind from its unit and words when the XML has no "Leistungsart" attribute (XML written before 2026-11-28;
+the kind only decides the §35a labour share), whether prices were said including VAT (the net prices stated give the
+same amounts), a business customer from a contact person, a VAT id, a Leitweg-ID or a legal form in the buyer's name.
 """
 from __future__ import annotations
 
